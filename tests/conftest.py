@@ -1,0 +1,42 @@
+"""Shared fixtures: a tiny embedded demo dataset, generated once per test session.
+
+Tests never download anything (HF_HUB_OFFLINE=1) and never need a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+DATASETS = ("ffpp", "celebdf", "uadfv")
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``tiny`` demo data root holding FaceForensics++/, Celeb-DF-v2/ and UADFV/."""
+    from jdfd_lib.demo_data import generate_demo_data
+
+    out = tmp_path_factory.mktemp("demo")
+    generate_demo_data(out, size="tiny", seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Face crops of the tiny demo data: dataset key -> prepared root (with index.csv)."""
+    from jdfd_lib.datasets import dataset_root
+    from jdfd_lib.extract import ExtractConfig, prepare
+
+    faces = tmp_path_factory.mktemp("faces")
+    cfg = ExtractConfig(frames_per_video=4, image_size=64, workers=1)
+    roots = {}
+    for name in DATASETS:
+        out = faces / name
+        prepare(name, dataset_root(demo_root, name), out, cfg)
+        roots[name] = out
+    return roots

@@ -1,0 +1,95 @@
+"""The experiment grids behind Tables 2-3 and Fig. 4 (paper Sec. 4.3-4.4).
+
+A grid is a set of trainings (train set x variant x unlabelled ratio) each evaluated on the
+test split of every test set. Finished trainings and evaluations are skipped (``train`` and
+``evaluate`` both check their outputs), so the notebooks can be re-run cheaply and an
+interrupted grid resumes where it stopped. After each grid the report (tables, figures,
+metrics.json) is rewritten from *all* metric files of the profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from jdfd_lib import report
+from jdfd_lib.config import config_from_overrides
+from jdfd_lib.evaluate import evaluate, load_results
+from jdfd_lib.plot import save_fig3, save_fig4
+
+METRIC_COLUMNS = ["frame_auc", "video_auc", "ap", "eer", "acc"]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a profile's face crops, runs and results live."""
+
+    faces: Path  # one prepared folder per dataset: faces/ffpp, faces/uadfv, faces/celebdf
+    runs: Path  # one folder per run name (checkpoints, metrics.csv, config.json)
+    results: Path  # results/<profile>: tables, figures; metric files under metrics/
+
+    @property
+    def metrics(self) -> Path:
+        """Folder of the per-(run, test set) metric, score and ROC files."""
+        return self.results / "metrics"
+
+
+def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
+             variants: Sequence[str] = ("jdfd",), ratios: Sequence[float] = (0.0,),
+             seed: int = 0) -> pd.DataFrame:
+    """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
+
+    Args:
+        profile: "demo" or "paper" (``jdfd_lib.config`` profiles).
+        paths: the profile's folders.
+        train_sets: dataset keys to train on.
+        test_sets: dataset keys to test on (test split only).
+        variants: "jdfd" and/or "baseline".
+        ratios: unlabelled foreign-data ratios (0.0 = none).
+        seed: training seed.
+
+    Returns:
+        The tidy results of all metric files of the profile (``load_results``).
+    """
+    from jdfd_lib.train import train  # heavy import, only when a grid runs
+
+    faces = {name: paths.faces / name for name in set(train_sets) | set(test_sets)}
+    for train_set in train_sets:
+        for variant in variants:
+            for ratio in ratios:
+                cfg = config_from_overrides(
+                    profile, train_dataset=train_set, variant=variant, unlabeled_ratio=ratio,
+                    seed=seed, faces_root=str(paths.faces), out_dir=str(paths.runs),
+                )
+                run_dir = train(cfg)
+                evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
+    return write_all(profile, paths)
+
+
+def write_all(profile: str, paths: Paths) -> pd.DataFrame:
+    """Rewrite tables, figures and the paper reference from every metric file of the profile."""
+    results = load_results(paths.metrics)
+    results = results[results["profile"] == profile]
+    tables = report.write_report(results, paths.results, profile)
+    save_fig3(results, paths.metrics, paths.results / "fig3_roc.png")
+    if not tables["fig4"].empty:
+        save_fig4(tables["fig4"], paths.results / "fig4_unlabeled.png")
+    report.write_paper_reference(paths.results.parent / "paper_reference")
+    return results
+
+
+def show_table(paths: Paths, name: str) -> str:
+    """The Markdown of a written table (``table2``, ``table3`` or ``fig4``)."""
+    return (paths.results / f"{name}.md").read_text()
+
+
+def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
+    """All metrics (%, one decimal) of one variant without unlabelled data, by (train, test)."""
+    sel = report.jdfd_runs(results, variant)
+    out = sel[["train_dataset", "test_dataset", *METRIC_COLUMNS]].copy()
+    out[METRIC_COLUMNS] = (100 * out[METRIC_COLUMNS]).round(report.DECIMALS)
+    order = {k: i for i, k in enumerate(report.TRAIN_ORDER)}
+    return out.sort_values(["train_dataset", "test_dataset"], key=lambda s: s.map(order))

@@ -1,0 +1,39 @@
+"""Resolve the notebooks' relative paths against the project root.
+
+The notebooks run with different working directories (JupyterLab: ``notebooks/``;
+papermill: wherever ``run_all.sh`` starts it; nbval: the executed copy's folder), so their
+parameters (``DATA_ROOT = "data/demo"`` ...) are relative to the project root, never to the
+working directory, and never absolute.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT_ENV = "JDFD_ROOT"
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """The project root: ``$JDFD_ROOT`` if set, else the nearest parent of ``start`` (the
+    working directory by default) holding both ``pyproject.toml`` and ``jdfd_lib/``.
+
+    Raises:
+        FileNotFoundError: no such folder above ``start`` and ``$JDFD_ROOT`` unset.
+    """
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "jdfd_lib").is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"no jdfd project root above {here} (a folder with pyproject.toml and jdfd_lib/); "
+        f"set {ROOT_ENV} to the repository folder"
+    )
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """``path`` itself if absolute, else relative to :func:`project_root`."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else project_root() / p

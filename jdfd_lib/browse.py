@@ -44,7 +44,8 @@ def show_png(path: str | os.PathLike) -> None:
 def video_table(records: dict[str, Sequence]) -> pd.DataFrame:
     """Videos per dataset, split, method and class from the adapters' records."""
     rows = [{"dataset": name, "split": r.split, "method": r.method,
-             "class": "fake" if r.label else "real"} for name, recs in records.items() for r in recs]
+             "class": "fake" if r.label else "real"}
+            for name, recs in records.items() for r in recs]
     df = pd.DataFrame(rows)
     table = df.pivot_table(index=["dataset", "method", "class"], columns="split",
                            aggfunc="size", fill_value=0)

@@ -212,7 +212,7 @@ under the table); its exact bar heights are only in the figure.
     params('''
 TRAIN_SET = "ffpp"                          # the paper trains on FF++ for Fig. 4
 RATIOS = [0.05, 0.10, 0.15]                 # unlabelled share from each other dataset
-TEST_SETS = ["ffpp", "uadfv", "celebdf"]
+TEST_SETS = ["ffpp", "uadfv", "celebdf"]    # Fig. 4 panels: the three test sets
 SEED = 0                                    # training seed'''),
     code(EXPERIMENT_CODE + '''
 results = experiments.run_grid(PROFILE, paths, [TRAIN_SET], TEST_SETS, variants=["jdfd"], ratios=[0.0, *RATIOS], seed=SEED)'''),

@@ -1,0 +1,190 @@
+"""Dataset adapters: counts, labels, splits and errors on hand-built layouts and demo data."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from jdfd_lib import datasets as ds
+from jdfd_lib.datasets import VideoRecord, assert_disjoint, dataset_root, list_videos
+
+FFPP_PAIRS = {"train": [["000", "003"], ["001", "004"]], "val": [["002", "005"]],
+              "test": [["006", "007"]]}
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def make_ffpp(root: Path, compression: str = "c23", extra_unlisted: bool = False) -> Path:
+    (root / "splits").mkdir(parents=True)
+    for split, pairs in FFPP_PAIRS.items():
+        (root / "splits" / f"{split}.json").write_text(json.dumps(pairs))
+    ids = [v for pairs in FFPP_PAIRS.values() for p in pairs for v in p]
+    for vid in ids + (["099"] if extra_unlisted else []):
+        touch(root / f"original_sequences/youtube/{compression}/videos/{vid}.mp4")
+    for method in ds.FFPP_METHODS:
+        for pairs in FFPP_PAIRS.values():
+            for a, b in pairs:
+                for t, s in ((a, b), (b, a)):
+                    touch(root / f"manipulated_sequences/{method}/{compression}/videos/{t}_{s}.mp4")
+    return root
+
+
+def make_celebdf(root: Path) -> Path:
+    real = [f"id{i}_{n:04d}" for i in range(4) for n in range(3)]
+    fake = [f"id{t}_id{(t + 1) % 4}_{n:04d}" for t in range(4) for n in range(3)]
+    youtube = [f"{n:05d}" for n in range(4)]
+    for name in real:
+        touch(root / f"Celeb-real/{name}.mp4")
+    for name in fake:
+        touch(root / f"Celeb-synthesis/{name}.mp4")
+    for name in youtube:
+        touch(root / f"YouTube-real/{name}.mp4")
+    lines = ["1 Celeb-real/id0_0000.mp4", "1 YouTube-real/00000.mp4",
+             "0 Celeb-synthesis/id0_id1_0000.mp4", "0 Celeb-synthesis/id2_id3_0001.mp4"]
+    (root / ds.CELEBDF_TEST_LIST).write_text("\n".join(lines) + "\n")
+    return root
+
+
+def make_uadfv(root: Path, n: int = 10) -> Path:
+    for i in range(n):
+        touch(root / f"real/{i:04d}.mp4")
+        touch(root / f"fake/{i:04d}_fake.mp4")
+    return root
+
+
+def test_dataset_root_and_unknown_key(tmp_path: Path) -> None:
+    assert dataset_root(tmp_path, "celebdf") == tmp_path / "Celeb-DF-v2"
+    with pytest.raises(ValueError, match="unknown dataset"):
+        dataset_root(tmp_path, "dfdc")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        list_videos("dfdc", tmp_path)
+
+
+def test_ffpp_counts_labels_and_pair_splits(tmp_path: Path) -> None:
+    recs = list_videos("ffpp", make_ffpp(tmp_path / "FaceForensics++"))
+    assert len(recs) == 8 + 4 * 8
+    assert Counter(r.label for r in recs) == {0: 8, 1: 32}
+    by_id = {(r.method, r.video): r for r in recs}
+    assert by_id[("original", "000")].split == "train"
+    assert by_id[("Deepfakes", "003_000")].split == "train"
+    assert by_id[("FaceSwap", "005_002")].split == "val"
+    assert by_id[("NeuralTextures", "006_007")].split == "test"
+    assert by_id[("original", "007")].identity == by_id[("Face2Face", "006_007")].identity
+    assert Counter(r.split for r in recs if r.method == "original") == {
+        "train": 4, "val": 2, "test": 2}
+    assert recs == sorted(recs, key=lambda r: (r.method, r.video))
+
+
+def test_ffpp_options_and_unlisted_videos(tmp_path: Path) -> None:
+    root = make_ffpp(tmp_path / "ff", compression="c40", extra_unlisted=True)
+    with pytest.warns(UserWarning, match="1 FF.. videos are in no official split"):
+        recs = ds.list_ffpp(root, compression="c40", methods=["Deepfakes"])
+    assert {r.method for r in recs} == {"original", "Deepfakes"}
+    assert "099" not in {r.video for r in recs}
+    with pytest.raises(FileNotFoundError, match="c23/videos"):
+        ds.list_ffpp(root)  # c23 absent
+    with pytest.raises(ValueError, match="unknown FF.. methods"):
+        ds.list_ffpp(root, compression="c40", methods=["DeepFakeDetection"])
+
+
+def test_ffpp_missing_split_file_is_named(tmp_path: Path) -> None:
+    root = make_ffpp(tmp_path / "ff")
+    (root / "splits" / "val.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"splits/val\.json"):
+        ds.list_ffpp(root)
+
+
+def test_celebdf_test_list_and_identity_grouped_val(tmp_path: Path) -> None:
+    recs = list_videos("celebdf", make_celebdf(tmp_path / "Celeb-DF-v2"), val_fraction=0.3)
+    assert len(recs) == 12 + 12 + 4
+    assert Counter(r.label for r in recs) == {0: 16, 1: 12}
+    test = {f"{r.method}/{r.video}" for r in recs if r.split == "test"}
+    assert test == {"Celeb-real/id0_0000", "YouTube-real/00000",
+                    "Celeb-synthesis/id0_id1_0000", "Celeb-synthesis/id2_id3_0001"}
+    assert {r.split for r in recs} == {"train", "val", "test"}
+    train_ids = {r.identity for r in recs if r.split == "train"}
+    val_ids = {r.identity for r in recs if r.split == "val"}
+    assert not train_ids & val_ids
+    fake = next(r for r in recs if r.video == "id1_id2_0001")
+    assert fake.identity == "id1"
+    again = list_videos("celebdf", tmp_path / "Celeb-DF-v2", val_fraction=0.3)
+    assert again == recs  # seeded
+
+
+def test_celebdf_label_disagreement_raises(tmp_path: Path) -> None:
+    root = make_celebdf(tmp_path / "c")
+    (root / ds.CELEBDF_TEST_LIST).write_text("0 Celeb-real/id0_0000.mp4\n")
+    with pytest.raises(ValueError, match="disagrees with folder 'Celeb-real'"):
+        ds.list_celebdf(root)
+    (root / ds.CELEBDF_TEST_LIST).unlink()
+    with pytest.raises(FileNotFoundError, match="List_of_testing_videos.txt"):
+        ds.list_celebdf(root)
+
+
+def test_uadfv_split_written_then_reused(tmp_path: Path) -> None:
+    root = make_uadfv(tmp_path / "UADFV", n=20)
+    recs = list_videos("uadfv", root)
+    assert len(recs) == 40 and Counter(r.label for r in recs) == {0: 20, 1: 20}
+    split_file = root / ds.UADFV_SPLIT_FILE
+    assert split_file.is_file()
+    split_of = {r.video: r.split for r in recs}
+    assert all(split_of[f"{i:04d}"] == split_of[f"{i:04d}_fake"] for i in range(20))
+    assert Counter(r.split for r in recs if r.label == 0) == {"train": 15, "val": 2, "test": 3}
+    # the stored file wins over a new seed: the split is stable
+    assert list_videos("uadfv", root, seed=123) == recs
+    other = tmp_path / "elsewhere.json"
+    recs2 = ds.list_uadfv(root, split_file=other, seed=5)
+    assert other.is_file() and {r.video for r in recs2} == {r.video for r in recs}
+
+
+def test_uadfv_split_file_missing_a_video(tmp_path: Path) -> None:
+    root = make_uadfv(tmp_path / "UADFV", n=4)
+    split = root / "s.json"
+    split.write_text(json.dumps({"splits": {"train": ["0000"], "val": ["0001"],
+                                            "test": ["0002"]}}))
+    with pytest.raises(ValueError, match=r"\['0003'\] are in no split"):
+        ds.list_uadfv(root, split_file=split)
+
+
+@pytest.mark.parametrize("dataset", ["ffpp", "celebdf", "uadfv"])
+def test_missing_root_and_empty_folder_are_named(tmp_path: Path, dataset: str) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match="nope: folder not found"):
+        list_videos(dataset, missing)
+    root = {"ffpp": make_ffpp, "celebdf": make_celebdf, "uadfv": make_uadfv}[dataset](
+        tmp_path / "d")
+    folder = {"ffpp": root / "original_sequences/youtube/c23/videos",
+              "celebdf": root / "YouTube-real", "uadfv": root / "fake"}[dataset]
+    for f in folder.iterdir():
+        f.unlink()
+    with pytest.raises(ValueError, match=f"{folder.name}: no video files"):
+        list_videos(dataset, root)
+
+
+def test_assert_disjoint_raises_on_overlap(tmp_path: Path) -> None:
+    a = VideoRecord("uadfv", "real", "0001", tmp_path / "a.mp4", 0, "train", "0001")
+    b = VideoRecord("uadfv", "fake", "0001_fake", tmp_path / "b.mp4", 1, "test", "0001")
+    with pytest.raises(ValueError, match="identity group '0001'"):
+        assert_disjoint([a, b])
+    assert_disjoint([a, b], identity_splits=("train", "val"))  # test may share identities
+    c = VideoRecord("uadfv", "real", "0001", tmp_path / "a.mp4", 0, "val", "0002")
+    with pytest.raises(ValueError, match="a.mp4: video listed in several splits"):
+        assert_disjoint([a, c])
+
+
+@pytest.mark.parametrize("dataset", ["ffpp", "celebdf", "uadfv"])
+def test_demo_data_adapters(demo_root: Path, dataset: str) -> None:
+    recs = list_videos(dataset, dataset_root(demo_root, dataset))
+    assert recs and all(r.path.is_file() and r.path.stat().st_size > 0 for r in recs)
+    assert {r.label for r in recs} == {0, 1}
+    assert {r.split for r in recs} == {"train", "val", "test"}
+    assert_disjoint(recs, identity_splits=("train", "val") if dataset == "celebdf"
+                    else ds.SPLITS)
+    assert len({(r.method, r.video) for r in recs}) == len(recs)

@@ -1,0 +1,150 @@
+"""Detection on one video and the reconstruction helper (paper Sec. 3.1 pipeline, Fig. 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from jdfd_lib import detect
+
+
+class _Mirror(nn.Module):
+    """Reconstructs ``gain * x``: gain 1 is a perfect autoencoder, gain 0 outputs the mean."""
+
+    def __init__(self, gain: float, size: int = 8):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor(float(gain)))
+        self.pretrained_cfg = {"mean": (0.5, 0.25, 0.75), "std": (0.5, 0.25, 0.2),
+                               "input_size": (3, size, size)}
+        self.with_decoder = True
+
+    def forward(self, x: torch.Tensor) -> dict:
+        return {"logits": torch.zeros(len(x), 2), "recon": self.gain * x, "latent": x.mean((2, 3))}
+
+
+def _images(n: int = 3, size: int = 8) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (size, size, 3), np.uint8) for _ in range(n)]
+
+
+def test_perfect_reconstruction_gives_the_input_and_zero_error() -> None:
+    images = _images()
+    recon, err = detect.reconstruct(_Mirror(1.0), images, batch_size=2)
+    assert recon.dtype == np.uint8 and recon.shape == (3, 8, 8, 3)
+    np.testing.assert_array_equal(recon, np.stack(images))  # de-normalised back to RGB
+    assert err.shape == (3, 8, 8) and np.abs(err).max() < 1e-10
+
+
+def test_mean_reconstruction_error_is_the_normalised_energy() -> None:
+    images = _images(2)
+    model = _Mirror(0.0)
+    recon, err = detect.reconstruct(model, images)
+    mean, std = (np.asarray(model.pretrained_cfg[k]) for k in ("mean", "std"))
+    np.testing.assert_array_equal(recon[0, 0, 0], np.rint(mean * 255).astype(np.uint8))
+    x = (np.stack(images) / 255.0 - mean) / std  # (N, h, w, 3)
+    np.testing.assert_allclose(err, (x ** 2).mean(axis=-1), rtol=1e-5)
+
+
+def test_reconstruct_resizes_to_the_model_input_and_refuses_a_baseline() -> None:
+    recon, err = detect.reconstruct(_Mirror(1.0, size=8), _images(size=20))
+    assert recon.shape == (3, 8, 8, 3) and err.shape == (3, 8, 8)
+    baseline = _Mirror(1.0)
+    baseline.with_decoder = False
+    with pytest.raises(ValueError, match="no decoder"):
+        detect.reconstruct(baseline, _images())
+
+
+def test_extraction_settings_follow_the_profile_with_overrides() -> None:
+    cfg = detect.extraction_config("demo", frames=5, crop_size=64)
+    assert (cfg.frames_per_video, cfg.image_size) == (5, 64)
+    from jdfd_lib.faces import EXTRACT_PROFILES
+
+    assert cfg.margin == EXTRACT_PROFILES["demo"].margin
+    assert detect.extraction_config("paper").frames_per_video == 300  # paper Sec. 4.1
+    with pytest.raises(ValueError, match="no extraction profile"):
+        detect.extraction_config("huge")
+
+
+def test_missing_video_or_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    ckpt = tmp_path / "best.pt"
+    ckpt.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"nope\.mp4: video not found"):
+        detect.detect_video(tmp_path / "nope.mp4", ckpt)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"none\.pt: checkpoint not found"):
+        detect.detect_video(video, tmp_path / "none.pt")
+
+
+# --- on a demo video with a real (untrained, tiny) JDFD checkpoint ---------------------------
+
+@pytest.fixture(scope="module")
+def demo_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint as train.py writes it (weights, resolved demo config, epoch)."""
+    from jdfd_lib.checkpoint import save_checkpoint
+    from jdfd_lib.config import config_from_overrides
+    from jdfd_lib.model import build_model
+
+    cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
+    torch.manual_seed(0)
+    state = {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
+    return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")
+
+
+def _fake_video(demo_root: Path) -> Path:
+    videos = sorted((demo_root / "UADFV" / "fake").glob("*.mp4"))
+    assert videos, f"no demo videos under {demo_root / 'UADFV' / 'fake'}"
+    return videos[0]
+
+
+def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo_ckpt: Path,
+                                                           tmp_path: Path, capsys) -> None:
+    import argparse
+
+    import cv2
+
+    from jdfd_lib.faces import extract_video_faces
+    from jdfd_lib.scoring import to_tensor
+    from jdfd_lib.train import load_checkpoint
+
+    video = _fake_video(demo_root)
+    parser = argparse.ArgumentParser()
+    detect.add_arguments(parser)
+    args = parser.parse_args([str(video), "--checkpoint", str(demo_ckpt), "--frames", "3",
+                              "--picture", str(tmp_path / "faces.png")])
+    assert detect.run(args) == 0
+    printed = capsys.readouterr().out
+    res = detect.detect_video(video, demo_ckpt, frames=3)
+    table = res["frames"]
+    assert res["n_sampled"] == 3 and res["n_faces"] == len(table) >= 1
+    assert res["n_faces"] + len(res["no_face_frames"]) + len(res["read_error_frames"]) == 3
+    rows = [ln.split() for ln in printed.splitlines()]
+    shown = {r[0]: r[1] for r in rows if len(r) >= 2 and r[0].isdigit()}  # frame -> score
+    assert shown == {str(f): f"{v:.4f}" for f, v in zip(table["frame"], table["score"],
+                                                         strict=True)}
+    assert f"no face: {len(res['no_face_frames'])}" in printed
+    assert res["video_score"] == pytest.approx(table["score"].mean())
+    assert res["verdict"] == ("fake" if res["video_score"] >= 0.5 else "real")
+    assert f"verdict at 0.5: {res['verdict'].upper()}" in printed
+    # the same crops and pre-processing as training: 64 px crops straight into the model
+    model, cfg, _ = load_checkpoint(demo_ckpt)
+    crops = extract_video_faces(video, detect.extraction_config("demo", 3, cfg.image_size))
+    assert [c.frame for c in crops] == table["frame"].tolist()
+    with torch.no_grad():
+        logits = model(torch.stack([to_tensor(c.image, model) for c in crops]))["logits"]
+    np.testing.assert_allclose(table["score"], logits.softmax(1)[:, 1], rtol=1e-4, atol=1e-6)
+    picture = cv2.imread(str(tmp_path / "faces.png"))
+    assert picture is not None and picture.shape[0] > 100
+
+
+def test_an_unreadable_video_is_a_clear_error(tmp_path: Path, demo_ckpt: Path) -> None:
+    from jdfd_lib.video import VideoReadError
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(VideoReadError, match="broken.mp4"):
+        detect.detect_video(bad, demo_ckpt, frames=2)

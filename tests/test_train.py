@@ -1,0 +1,273 @@
+"""Training (paper Sec. 4.2, 4.4): data, optimiser groups, scheduler, learning, resume,
+checkpoints and the command line. Runs on small synthetic crops written here, whose fakes
+carry a faint checkerboard artefact that a network can learn."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+import jdfd_lib.train as train_mod
+from jdfd_lib.config import TrainConfig, config_from_overrides
+from jdfd_lib.data import (
+    UNLABELLED,
+    CropDataset,
+    EpochSampler,
+    cap_frames,
+    foreign_unlabelled,
+    load_split,
+)
+from jdfd_lib.index import write_index
+from jdfd_lib.model import build_model
+from jdfd_lib.train import load_checkpoint, make_optimizer, make_scheduler, train
+
+SIZE = 32  # crop and network size of these tests (the smallest Xception accepts)
+
+
+def make_faces(root: Path, dataset: str, videos=(6, 2, 2), frames: int = 4,
+               seed: int = 0) -> Path:
+    """Write a prepared folder: per split and class ``videos`` videos of ``frames`` crops;
+    a soft blob 'face' per frame, fakes with a +-30 grey-level checkerboard in the centre."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    checker = ((yy + xx) % 2 * 2 - 1)[..., None] * 30.0
+    inner = slice(SIZE // 4, 3 * SIZE // 4)
+    rows = []
+    for split, n in zip(("train", "val", "test"), videos, strict=True):
+        for v in range(n):
+            for label, method in ((0, "original"), (1, "Deepfakes")):
+                base = rng.uniform(60, 200, 3)
+                for f in range(frames):
+                    cy, cx = rng.uniform(SIZE * 0.35, SIZE * 0.65, 2)
+                    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (SIZE / 4) ** 2))
+                    img = 40 + blob[..., None] * base + rng.normal(0, 6, (SIZE, SIZE, 3))
+                    if label:
+                        img[inner, inner] += checker[inner, inner]
+                    rel = f"crops/{method}/{split}{v}/{f:04d}.png"
+                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(root / rel), np.clip(img, 0, 255).astype(np.uint8))
+                    rows.append(dict(dataset=dataset, method=method, video=f"{split}{v}",
+                                     frame=f, label=label, split=split,
+                                     identity=f"{split}{v}", path=rel))
+    write_index(pd.DataFrame(rows), root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """faces_root holding ffpp/, celebdf/, uadfv/ synthetic prepared folders."""
+    root = tmp_path_factory.mktemp("faces")
+    for i, name in enumerate(("ffpp", "celebdf", "uadfv")):
+        make_faces(root / name, name, seed=i)
+    return root
+
+
+def _cfg(faces: Path, out: Path, **kw) -> TrainConfig:
+    kw = {"image_size": SIZE, "decoder_channels": (32, 16, 8), "epochs": 3,
+          "max_frames_per_video": None, "faces_root": str(faces), "out_dir": str(out), **kw}
+    return config_from_overrides("demo", **kw)
+
+
+@pytest.fixture(scope="module")
+def trained(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainConfig, Path]:
+    """One 3-epoch JDFD run, shared by the tests that only read its outputs."""
+    cfg = _cfg(faces, tmp_path_factory.mktemp("runs"))
+    return cfg, train(cfg, progress=False)
+
+
+# --- optimiser and scheduler (Sec. 4.2) ---
+
+def test_two_learning_rates_land_in_the_right_groups(faces, tmp_path) -> None:
+    model = build_model(_cfg(faces, tmp_path, latent_dim=64))
+    opt = make_optimizer(model, get := _cfg(faces, tmp_path))
+    auto, clf = opt.param_groups
+    assert auto["lr"] == get.lr_autoencoder == 0.005 and clf["lr"] == get.lr_classifier == 0.0004
+    ids = lambda ps: {id(p) for p in ps}  # noqa: E731
+    assert ids(clf["params"]) == ids(model.classifier.parameters())
+    expected = [*model.encoder.parameters(), *model.projection.parameters(),
+                *model.decoder.parameters()]
+    assert ids(auto["params"]) == ids(expected)
+    assert all(g["momentum"] == get.momentum for g in opt.param_groups)
+
+
+def test_step_lr_after_5_and_10_epochs(faces, tmp_path) -> None:
+    cfg = _cfg(faces, tmp_path)
+    opt = make_optimizer(build_model(cfg), cfg)
+    sched = make_scheduler(opt, cfg)
+    lrs = {}
+    for epoch in range(1, 11):
+        opt.step()
+        sched.step()
+        lrs[epoch] = [g["lr"] for g in opt.param_groups]
+    assert lrs[4] == pytest.approx([0.005, 0.0004])
+    assert lrs[5] == pytest.approx([0.005 * 0.8, 0.0004 * 0.8])
+    assert lrs[10] == pytest.approx([0.005 * 0.64, 0.0004 * 0.64])
+
+
+# --- data ---
+
+def test_dataset_items_are_normalised_tensors(faces) -> None:
+    rows = load_split(faces / "ffpp", "train", "ffpp")
+    ds = CropDataset(rows, 48, mean=(0.5,) * 3, std=(0.5,) * 3)
+    x, y, labelled = ds[0]
+    assert x.shape == (3, 48, 48) and x.dtype == torch.float32
+    assert -1.0 <= x.min() and x.max() <= 1.0 and labelled is True and y in (0, 1)
+    flipped = CropDataset(rows, SIZE, (0.5,) * 3, (0.5,) * 3, hflip=True)
+    torch.manual_seed(0)
+    seen = {torch.equal(flipped[0][0], ds.__class__(rows, SIZE, (.5,) * 3, (.5,) * 3)[0][0])
+            for _ in range(20)}
+    assert seen == {True, False}  # flipped about half of the time
+
+
+def test_leaking_splits_and_missing_crops_are_refused(faces, tmp_path) -> None:
+    df = load_split(faces / "ffpp", "train").drop(columns=["abs_path", "labelled"])
+    leak = df.copy()
+    leak.loc[leak.index[:2], "split"] = "test"  # one video in train and test
+    write_index(leak, tmp_path / "leak")
+    with pytest.raises(ValueError, match="index.csv.*more than one split"):
+        load_split(tmp_path / "leak", "train")
+    crop = tmp_path / "bad.png"
+    crop.write_bytes(b"not a png")
+    rows = pd.DataFrame({"abs_path": [str(crop), str(tmp_path / "gone.png")], "label": [0, 1]})
+    ds = CropDataset(rows, SIZE, (0.5,) * 3, (0.5,) * 3)
+    with pytest.raises(ValueError, match="bad.png"):
+        ds[0]
+    with pytest.raises(FileNotFoundError, match="gone.png"):
+        ds[1]
+
+
+def test_foreign_unlabelled_draw(faces) -> None:
+    n_train = len(load_split(faces / "ffpp", "train"))
+    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0)
+    assert sorted(extra["dataset"].unique()) == ["celebdf", "uadfv"]
+    per = extra.groupby("dataset").size()
+    assert (per == round(0.25 * n_train)).all()
+    assert (extra["split"] == "train").all() and not extra["labelled"].any()
+    assert (extra["label"] == UNLABELLED).all()
+    # about half real, half fake (true labels looked up in the source index)
+    for name, part in extra.groupby("dataset"):
+        truth = load_split(faces / name, "train").set_index("path").loc[part["path"], "label"]
+        assert abs(truth.mean() - 0.5) <= 0.1
+    again = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0)
+    assert again["path"].tolist() == extra["path"].tolist()  # seeded
+    with pytest.raises(ValueError, match="requested"):
+        foreign_unlabelled(faces, "ffpp", n_train, 1.5, seed=0)
+
+
+def test_epoch_sampler_balances_and_shards() -> None:
+    labels = np.array([0] * 2 + [1] * 8 + [UNLABELLED] * 3)
+    sampler = EpochSampler(labels, seed=0, balance=True)
+    idx = list(sampler)
+    assert len(idx) == len(sampler) == 8 + 8 + 3
+    assert np.sum(labels[idx] == 0) == np.sum(labels[idx] == 1) == 8
+    assert set(np.flatnonzero(labels == UNLABELLED)) <= set(idx)
+    sampler.set_epoch(1)
+    assert list(sampler) != idx
+    shards = [EpochSampler(labels, 0, False, num_replicas=2, rank=r) for r in (0, 1)]
+    a, b = (list(s) for s in shards)
+    assert len(a) == len(b) == 7 and set(a) | set(b) == set(range(13))
+
+
+def test_cap_frames_keeps_evenly_spaced_frames() -> None:
+    df = pd.DataFrame({"method": ["m"] * 10, "video": ["v"] * 10, "frame": range(10)})
+    assert cap_frames(df, 4)["frame"].tolist() == [0, 3, 6, 9]
+    assert len(cap_frames(df, None)) == len(cap_frames(df, 20)) == 10
+
+
+# --- training ---
+
+def _train_auc(model, cfg: TrainConfig) -> float:
+    rows = load_split(Path(cfg.faces_root) / cfg.train_dataset, "train")
+    ds = CropDataset(rows, cfg.image_size, model.pretrained_cfg["mean"],
+                     model.pretrained_cfg["std"])
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    with torch.no_grad():
+        score = model.eval()(x)["logits"].softmax(1)[:, 1]
+    return roc_auc_score(ds.labels, score.numpy())
+
+
+def test_training_lowers_the_loss_and_learns_the_artefact(trained) -> None:
+    cfg, run_dir = trained
+    log = pd.read_csv(run_dir / "metrics.csv")
+    assert log["epoch"].tolist() == [1, 2, 3]
+    assert log["train_loss"].iloc[-1] < log["train_loss"].iloc[0]
+    assert log["train_rec"].iloc[-1] < log["train_rec"].iloc[0]
+    assert log["lr_autoencoder"].tolist() == [0.005] * 3
+    model, saved, info = load_checkpoint(run_dir / "last.pt")
+    assert saved == cfg and info["epoch"] == 3
+    assert _train_auc(model, cfg) > 0.6  # eval mode, every train crop, no flips
+    assert (run_dir / "best.pt").is_file() and (run_dir / "config.json").is_file()
+    _, _, best = load_checkpoint(run_dir / "best.pt")
+    assert best["val_auc"] == log["val_auc"].max() == best["best_val_auc"]
+
+
+def test_finished_run_is_not_retrained(trained) -> None:
+    cfg, run_dir = trained
+    stamp = (run_dir / "last.pt").stat().st_mtime_ns
+    assert train(cfg, progress=False) == run_dir
+    assert (run_dir / "last.pt").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="another config"):
+        train(TrainConfig.from_dict({**cfg.to_dict(), "momentum": 0.5}), progress=False)
+
+
+def test_resume_matches_an_uninterrupted_run(trained, faces, tmp_path, monkeypatch) -> None:
+    cfg, run_dir = trained
+    cfg2 = _cfg(faces, tmp_path)
+    original = train_mod._save_epoch
+
+    def crash_after_two(*args, **kwargs):
+        original(*args, **kwargs)
+        if args[5][-1]["epoch"] == 2:
+            raise KeyboardInterrupt  # the job dies right after epoch 2 is saved
+
+    monkeypatch.setattr(train_mod, "_save_epoch", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg2, progress=False)
+    monkeypatch.setattr(train_mod, "_save_epoch", original)
+    with pytest.raises(FileExistsError, match="resume"):
+        train(cfg2, progress=False)
+    train(cfg2, resume=True, progress=False)
+    a = torch.load(run_dir / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / cfg2.run_name / "last.pt", weights_only=False)
+    assert a["model"].keys() == b["model"].keys()
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    log = pd.read_csv(tmp_path / cfg2.run_name / "metrics.csv")
+    assert log["epoch"].tolist() == [1, 2, 3]  # no duplicated rows after the resume
+
+
+def test_load_checkpoint_refuses_mismatches(trained, tmp_path) -> None:
+    cfg, run_dir = trained
+    state = torch.load(run_dir / "best.pt", weights_only=False)
+    state["config"]["classifier_hidden"] = [256]  # weights were trained with (512,)
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=r"bad\.pt.*classifier\.0\.weight"):
+        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=r"best\.pt.*variant"):
+        load_checkpoint(run_dir / "best.pt",
+                        expected=config_from_overrides("demo", variant="baseline"))
+    other_paths = TrainConfig.from_dict({**cfg.to_dict(), "faces_root": "elsewhere"})
+    model, _, _ = load_checkpoint(run_dir / "best.pt", expected=other_paths)
+    assert not model.training
+
+
+def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
+    parser = argparse.ArgumentParser()
+    train_mod.add_arguments(parser)
+    args = parser.parse_args([
+        "--profile", "demo", "--train-dataset", "uadfv", "--faces-root", str(faces),
+        "--variant", "baseline", "--unlabeled-ratio", "0.25", "--epochs", "1",
+        "--out", str(tmp_path), "--no-progress", "--set", f"image_size={SIZE}",
+        "--set", "max_frames_per_video=none", "--set", "decoder_channels=8,8,8"])
+    assert train_mod.run(args) == 0
+    run_dir = tmp_path / "demo-baseline-uadfv-u25-s0"
+    log = pd.read_csv(run_dir / "metrics.csv")
+    assert log["train_rec"].tolist() == [0.0]  # no decoder: the hidden images add nothing
+    _, cfg, _ = load_checkpoint(run_dir / "best.pt")
+    assert cfg.variant == "baseline" and cfg.unlabeled_ratio == 0.25

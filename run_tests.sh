@@ -8,7 +8,7 @@ VENV="$(scripts/bootstrap.sh)"
 export HF_HUB_OFFLINE=1 MPLBACKEND=Agg PYTHONHASHSEED=0
 
 echo "== lint (ruff)"
-"$VENV/bin/ruff" check jdfd_lib tests benchmarks
+"$VENV/bin/ruff" check jdfd_lib tests benchmarks scripts
 
 echo "== unit tests"
 "$VENV/bin/python" -m pytest tests "$@"

@@ -100,8 +100,9 @@ def sample_crops(root: str | os.PathLike, n: int = 6
     for row in picks.itertuples():
         img = cv2.cvtColor(cv2.imread(row.abs_path), cv2.COLOR_BGR2RGB)
         meta = read_video_meta(root, row.method, row.video)
+        by_frame = {f["frame"]: f for f in meta["frames"]}  # landmarks in crop coordinates
         images.append(img)
-        landmarks.append(np.asarray(meta["frames"][str(row.frame)]["landmarks"], dtype=float))
+        landmarks.append(np.asarray(by_frame[int(row.frame)]["landmarks"], dtype=float))
         titles.append(f"{row.method} {row.video}\nframe {row.frame}")
     return images, landmarks, titles
 
@@ -125,8 +126,8 @@ def _load_crops(paths: Sequence[str]) -> list[np.ndarray]:
 def reconstruction_figure(checkpoint: str | os.PathLike, faces_root: str | os.PathLike,
                           split: str = "val", n: int = 6):
     """Crops of one split next to the model's reconstructions and error maps."""
+    from jdfd_lib.checkpoint import load_checkpoint
     from jdfd_lib.detect import reconstruct
-    from jdfd_lib.train import load_checkpoint
 
     model, _, _ = load_checkpoint(checkpoint)
     df = read_index(faces_root)
@@ -170,8 +171,8 @@ def worst_mistakes(scores: pd.DataFrame, n: int = 6) -> pd.DataFrame:
 def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike,
                    faces_root: str | os.PathLike):
     """The worst mistakes with reconstructions and error maps (JDFD runs)."""
+    from jdfd_lib.checkpoint import load_checkpoint
     from jdfd_lib.detect import reconstruct
-    from jdfd_lib.train import load_checkpoint
 
     model, _, _ = load_checkpoint(checkpoint)
     df = read_index(faces_root).set_index(["method", "video", "frame"])

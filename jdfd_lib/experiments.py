@@ -64,7 +64,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
                     profile, train_dataset=train_set, variant=variant, unlabeled_ratio=ratio,
                     seed=seed, faces_root=str(paths.faces), out_dir=str(paths.runs),
                 )
-                run_dir = train(cfg)
+                run_dir = train(cfg, resume=True)  # an interrupted run continues
                 evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
     return write_all(profile, paths)
 

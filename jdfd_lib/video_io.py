@@ -1,10 +1,10 @@
 """Writing H.264 videos like the datasets' compressed releases (paper Sec. 4.1: FF++ c23).
 
 Frames are encoded with libx264 (via PyAV) in yuv420p at a constant rate factor (FF++'s
-"c23" is x264 at CRF 23). The encoder runs on one thread so that the bytes do not depend on
-thread scheduling: the same frames give the same file. A video is written under a temporary
-name (``<name>.part``) and renamed when complete, so an interrupted run never leaves a
-half-written file under its final name.
+"c23" is x264 at CRF 23). The encoder runs on one thread without mb-tree rate control, so
+that the same frames give the same file (see ``_open_stream``). A video is written under a
+temporary name (``<name>.part``) and renamed when complete, so an interrupted run never leaves
+a half-written file under its final name.
 """
 
 from __future__ import annotations
@@ -106,9 +106,11 @@ def _open_stream(container, frame: np.ndarray, fps: int, config: EncodeConfig, p
     stream = container.add_stream("libx264", rate=fps)
     stream.height, stream.width = frame.shape[:2]
     stream.pix_fmt = "yuv420p"
-    stream.options = {"crf": str(config.crf), "preset": config.preset, "g": str(config.gop)}
-    # one encoder thread: x264's output then does not depend on thread scheduling
-    stream.codec_context.thread_count = 1
+    # One encoder thread, and no macroblock tree: with x264's mb-tree rate control the bundled
+    # libx264 gives different bytes (and decoded pixels up to ~70 levels apart) from run to
+    # run for the same frames; without it, the same frames always give the same file.
+    stream.options = {"crf": str(config.crf), "preset": config.preset, "g": str(config.gop),
+                      "threads": "1", "x264-params": "no-mbtree=1"}
     return stream
 
 

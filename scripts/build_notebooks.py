@@ -140,7 +140,7 @@ overrides = dict(train_dataset=TRAIN_DATASET, variant=VARIANT, unlabeled_ratio=U
 if EPOCHS is not None:
     overrides["epochs"] = EPOCHS
 cfg = config_from_overrides(PROFILE, **overrides)
-run_dir = train(cfg)
+run_dir = train(cfg, resume=True)  # a finished run is shown, an interrupted one continues
 print(cfg.run_name)'''),
     md("Per-epoch log (`metrics.csv` in the run folder): the losses of Eq. 3-5 and the validation AUC."),
     code('''

@@ -66,13 +66,15 @@ for NB in notebooks/[0-9][0-9]_*.ipynb; do
     fi
     echo "== $NAME"
     START=$(date +%s)
-    if ! "$VENV/bin/papermill" "$NB" "$OUT.partial" --kernel python3 --log-level WARNING \
+    PARTIAL="$RESULTS_DIR/notebooks/.partial/$NAME.ipynb"  # moved into place only on success
+    mkdir -p "$(dirname "$PARTIAL")"
+    if ! "$VENV/bin/papermill" "$NB" "$PARTIAL" --kernel python3 --log-level WARNING \
         --progress-bar -p PROFILE "$PROFILE" -p DATA_ROOT "$DATA_ROOT" \
         -p FACES_ROOT "$FACES_ROOT" -p RUNS_DIR "$RUNS_DIR" -p RESULTS_DIR "$RESULTS_DIR"; then
-        echo "run_all.sh: notebook $NB failed; the executed copy with the error is $OUT.partial" >&2
+        echo "run_all.sh: notebook $NB failed; the executed copy with the error is $PARTIAL" >&2
         exit 1
     fi
-    mv "$OUT.partial" "$OUT"
+    mv "$PARTIAL" "$OUT"
     SECONDS_TAKEN=$(( $(date +%s) - START ))
     "$PY" -c "import sys; from jdfd_lib.runinfo import record_stage; \
 record_stage(sys.argv[1], sys.argv[2], float(sys.argv[3]), profile=sys.argv[4])" \

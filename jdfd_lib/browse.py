@@ -20,18 +20,28 @@ from jdfd_lib.plot import crops_with_landmarks, image_grid, reconstructions, tra
 
 __all__ = [
     "crops_with_landmarks", "image_grid", "training_curves", "video_table", "sample_frames",
-    "index_table", "sample_crops", "epoch_table", "reconstruction_figure", "default_run_name",
+    "index_table", "extraction_summary", "sample_crops", "epoch_table", "reconstruction_figure",
+    "default_run_name",
     "load_scores", "video_scores", "worst_mistakes", "mistake_figure", "show", "show_png",
 ]
 
 
 def show(fig) -> None:
-    """Display a matplotlib figure in the notebook and free it."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    """Display a matplotlib figure in the notebook as a PNG, and free it.
 
-    display(fig)
+    The PNG is rendered here rather than left to IPython's figure formatter, which is only
+    registered under the inline backend: headless runs (papermill with ``MPLBACKEND=Agg``)
+    would otherwise keep a text placeholder instead of the picture.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png"))
 
 
 def show_png(path: str | os.PathLike) -> None:
@@ -82,9 +92,23 @@ def index_table(faces_root: str | os.PathLike, datasets: Iterable[str]) -> pd.Da
     for name in datasets:
         df = read_index(Path(faces_root) / name)
         df["class"] = np.where(df["label"] == 1, "fake", "real")
+        df["key"] = df["method"] + "/" + df["video"].astype(str)  # FF++ fakes share names
         g = df.groupby(["dataset", "split", "class"])
-        parts.append(pd.DataFrame({"videos": g["video"].nunique(), "crops": g.size()}))
+        parts.append(pd.DataFrame({"videos": g["key"].nunique(), "crops": g.size()}))
     return pd.concat(parts)
+
+
+SUMMARY_COLUMNS = ["videos", "failed", "frames_requested", "faces_found", "dropped_no_face",
+                   "dropped_read_error", "fallbacks"]
+
+
+def extraction_summary(summaries: dict[str, dict]) -> pd.DataFrame:
+    """The closing summaries of ``prepare`` (one row per dataset), without run-specific counts
+    (done / skipped / seconds), so that a re-run shows the same table."""
+    table = pd.DataFrame([{k: s[k] for k in SUMMARY_COLUMNS} for s in summaries.values()],
+                         index=pd.Index(list(summaries), name="dataset"))
+    table["face_rate_%"] = (100 * table["faces_found"] / table["frames_requested"]).round(1)
+    return table
 
 
 def sample_crops(root: str | os.PathLike, n: int = 6

@@ -25,6 +25,10 @@ from pathlib import Path
 
 DATASET_DIRS = {"ffpp": "FaceForensics++", "celebdf": "Celeb-DF-v2", "uadfv": "UADFV"}
 SPLITS = ("train", "val", "test")
+# The splits whose identity groups never overlap, per dataset. Celeb-DF v2's official test
+# list holds videos of identities that also appear in its other videos, so only its train and
+# val parts (carved here) are kept identity-disjoint; videos stay disjoint everywhere.
+IDENTITY_DISJOINT_SPLITS = {"ffpp": SPLITS, "uadfv": SPLITS, "celebdf": ("train", "val")}
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
@@ -282,7 +286,7 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float = CELEBDF_VAL_FRAC
                     "test" if is_test else ("val" if identity in val_ids else "train"), identity)
         for method, path, identity, is_test in rows
     ]
-    return _finish(records, identity_splits=("train", "val"))
+    return _finish(records, identity_splits=IDENTITY_DISJOINT_SPLITS["celebdf"])
 
 
 # --------------------------------------------------------------------------- UADFV

@@ -100,7 +100,9 @@ cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not
 print(cfg)
 summaries = {name: prepare(name, dataset_root(resolve(DATA_ROOT), name), resolve(FACES_ROOT) / name, cfg)
              for name in DATASETS}'''),
-    md("What the index holds: crops per dataset, split and class, and the frames that had no face."),
+    md("The extraction summary: frames asked for, faces found, frames dropped and why, and how often the full-resolution fallback was needed."),
+    code("print(browse.extraction_summary(summaries).to_string())", CHECK),
+    md("What the index holds: crops (and the videos they come from) per dataset, split and class."),
     code("print(browse.index_table(resolve(FACES_ROOT), DATASETS).to_string())", CHECK),
     md("Aligned crops with their 68 landmarks: eyes and mouth land at the same place in every crop."),
     code('''

@@ -271,3 +271,25 @@ def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
     assert log["train_rec"].tolist() == [0.0]  # no decoder: the hidden images add nothing
     _, cfg, _ = load_checkpoint(run_dir / "best.pt")
     assert cfg.variant == "baseline" and cfg.unlabeled_ratio == 0.25
+
+
+@pytest.mark.parametrize("dataset, test_may_share", [("celebdf", True), ("ffpp", False),
+                                                      ("uadfv", False)])
+def test_identity_rule_follows_the_dataset(dataset: str, test_may_share: bool) -> None:
+    from jdfd_lib.data import check_disjoint
+
+    def index(splits: dict[str, str]) -> pd.DataFrame:  # video -> split, all of identity "id0"
+        return pd.DataFrame([dict(dataset=dataset, method="m", video=v, frame=0, label=0,
+                                  split=s, identity="id0", path=f"{v}.png")
+                             for v, s in splits.items()])
+
+    # train and val never share an identity, for every dataset
+    with pytest.raises(ValueError, match="identity"):
+        check_disjoint(index({"a": "train", "b": "val"}), "x/index.csv")
+    # Celeb-DF's official test list shares identities with its other videos; the rest do not
+    shared_with_test = index({"a": "train", "b": "test"})
+    if test_may_share:
+        check_disjoint(shared_with_test, "x/index.csv")
+    else:
+        with pytest.raises(ValueError, match="identity"):
+            check_disjoint(shared_with_test, "x/index.csv")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from jdfd_lib import metrics
 from jdfd_lib.index import index_path, read_index
+from jdfd_lib.paths import portable
 from jdfd_lib.runinfo import write_json
 from jdfd_lib.scoring import ScoreSettings, score_paths
 
@@ -194,11 +195,12 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
     record = {
         "run_name": cfg.run_name, "test_dataset": test,
         **{k: getattr(cfg, k) for k in _RUN_FIELDS}, **finger, "metrics": summary,
-        "config": cfg.to_dict(),
-        "checkpoint": {"path": str(checkpoint), "size": checkpoint.stat().st_size,
+        "config": {**cfg.to_dict(), "faces_root": portable(cfg.faces_root),
+                   "out_dir": portable(cfg.out_dir)},
+        "checkpoint": {"path": portable(checkpoint), "size": checkpoint.stat().st_size,
                        **{k: v for k, v in info.items()
                           if isinstance(v, int | float | str | bool)}},
-        "index": {"path": str(index_file)},
+        "index": {"path": portable(index_file)},
         "files": {k: p.name for k, p in paths.items() if k != "json"},
         "versions": library_versions(), "seconds": round(seconds, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

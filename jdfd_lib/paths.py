@@ -37,3 +37,12 @@ def resolve(path: str | os.PathLike) -> Path:
     """``path`` itself if absolute, else relative to :func:`project_root`."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else project_root() / p
+
+
+def portable(path: str | os.PathLike) -> str:
+    """``path`` relative to the project root when it lies inside it (as recorded in result
+    files, so that committed results name no machine's absolute paths), else unchanged."""
+    try:
+        return Path(path).resolve().relative_to(project_root()).as_posix()
+    except (ValueError, FileNotFoundError):  # outside the project, or no project around
+        return str(path)

@@ -10,12 +10,14 @@ in the Markdown tables under a "paper" heading; they never enter a computation o
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
 import pandas as pd
 
 from jdfd_lib import paper_reference as paper
+from jdfd_lib.paths import portable
 from jdfd_lib.runinfo import write_json
 
 TEST_ORDER = list(paper.TEST_SETS)  # Table 2 column order: FF++, UADFV, Celeb-DF
@@ -157,11 +159,55 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
     return {"table2": t2, "table3": t3, "fig4": f4}
 
 
+README_BEGIN = "<!-- demo-results:begin (written by `python -m jdfd_lib report --readme`) -->"
+README_END = "<!-- demo-results:end -->"
+
+
+def readme_block(results_dir: str | os.PathLike) -> str:
+    """The README's results section: the written tables and figures of one profile, and the
+    stage timings of its run record, between the README markers."""
+    out = Path(results_dir)
+    parts = [README_BEGIN]
+    for name in ("table2", "table3", "fig4"):
+        text = (out / f"{name}.md").read_text().strip()
+        parts.append(text.replace("## ", "#### ", 1))
+    rel = portable(out)  # links relative to the project root, where the README is
+    parts.append(f"![Fig. 3]({rel}/fig3_roc.png)\n![Fig. 4]({rel}/fig4_unlabeled.png)")
+    record = out / "run_record.json"
+    if record.is_file():
+        stages = json.loads(record.read_text()).get("stages", {})
+        rows = " | ".join(f"{k} {v['seconds']:.0f} s" for k, v in sorted(stages.items()))
+        total = sum(v["seconds"] for v in stages.values())
+        parts.append(f"Stage times of the run that wrote these files (`{rel}/run_record.json`): "
+                     f"{rows}; total {total / 60:.1f} min.")
+    parts.append(README_END)
+    return "\n\n".join(parts) + "\n"
+
+
+def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
+    """Replace the README's results section by :func:`readme_block`; True if it changed.
+
+    Raises:
+        ValueError: the README lacks the begin/end markers.
+    """
+    path = Path(readme)
+    text = path.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"{path}: expected the markers {README_BEGIN!r} and {README_END!r}")
+    head, rest = text.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    new = head + readme_block(results_dir).rstrip("\n") + tail
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m jdfd_lib report``."""
     parser.add_argument("--metrics", required=True, help="folder of evaluate's JSON files")
     parser.add_argument("--out", required=True, help="results folder, e.g. results/demo")
     parser.add_argument("--profile", default="demo")
+    parser.add_argument("--readme", help="also rewrite this README's results section")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,4 +221,6 @@ def run(args: argparse.Namespace) -> int:
     save_fig4(tables["fig4"], Path(args.out) / "fig4_unlabeled.png")
     write_paper_reference(Path(args.out).parent / "paper_reference")
     print((Path(args.out) / "table2.md").read_text())
+    if args.readme and sync_readme(args.readme, args.out):
+        print(f"updated {args.readme}")
     return 0

@@ -73,3 +73,32 @@ def test_written_report_labels_both_sources(tmp_path) -> None:
     ref = pd.read_csv(tmp_path / "paper_reference" / "table2.csv")
     assert len(ref) == len(paper_reference.TABLE2)
     assert (tmp_path / "paper_reference" / "fig4_statements.md").read_text().count("- ") == 4
+
+
+def test_readme_shows_the_committed_demo_results() -> None:
+    """The README's results section is the committed demo tables, never typed in by hand
+    (after a new demo run: ``python -m jdfd_lib report ... --readme README.md``)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    block = report.readme_block(root / "results" / "demo")
+    assert block.strip() in readme
+    assert "(paper)" in block and "(ours)" in block
+
+
+def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
+    out = tmp_path / "results" / "demo"
+    out.mkdir(parents=True)
+    for name in ("table2", "table3", "fig4"):
+        (out / f"{name}.md").write_text(f"## {name} title\n\n| a |\n|---|\n| 1 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_BEGIN}\nold\n{report.README_END}\noutro\n")
+    assert report.sync_readme(readme, out)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert "#### table3 title" in text
+    assert not report.sync_readme(readme, out)  # idempotent
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="README.md.*markers"):
+        report.sync_readme(readme, out)

@@ -74,11 +74,11 @@ def table3(results: pd.DataFrame) -> pd.DataFrame:
     """Table 3 (decoder ablation): frame AUC (%) of Baseline and JDFD, ours beside paper's."""
     ref = {(t, m, k): v for t, m, vals in paper.TABLE3 for k, v in vals.items()}
     rows = []
-    for variant, name in (("baseline", "Baseline"), ("jdfd", "JDFD")):
-        ours = jdfd_runs(results, variant).groupby(["train_dataset", "test_dataset"])[
-            "frame_auc"
-        ].mean()
-        for train in TRAIN_ORDER:
+    ours_by = {variant: jdfd_runs(results, variant).groupby(["train_dataset", "test_dataset"])[
+        "frame_auc"].mean() for variant in ("baseline", "jdfd")}
+    for train in TRAIN_ORDER:  # the paper groups Table 3 by training set
+        for variant, name in (("baseline", "Baseline"), ("jdfd", "JDFD")):
+            ours = ours_by[variant]
             for test in TEST_ORDER:
                 val = ours.get((train, test))
                 rows.append({
@@ -101,10 +101,12 @@ def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
 def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     """Pivot a long table into the paper's layout: ours and paper side by side per test set."""
     parts = []
+    rows = table[index].drop_duplicates()  # the long table's order (the paper's), not sorted
+    rows = pd.MultiIndex.from_frame(rows) if len(index) > 1 else pd.Index(rows[index[0]])
     for source in ("ours", "paper"):
         p = table.pivot_table(index=index, columns="test", values=f"{source}_frame_auc",
                               aggfunc="first", dropna=False)
-        p = p.reindex(columns=TEST_ORDER)
+        p = p.reindex(index=rows, columns=TEST_ORDER)
         p.columns = [f"{_label(c)} ({source})" for c in p.columns]
         parts.append(p)
     out = pd.concat(parts, axis=1).reset_index()
@@ -152,8 +154,10 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
     _write_table(wide(t2, ["train"]), out / "table2", f"Table 2 (JDFD), {profile}", note)
     _write_table(wide(t3, ["train", "method"]), out / "table3", f"Table 3, {profile}", note)
     f4w = f4.pivot(index="unlabeled_ratio", columns="test_dataset", values="frame_auc")
+    f4w = f4w.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
     f4w = f4w.reindex(columns=[c for c in TEST_ORDER if c in f4w.columns])
     f4w.columns = [f"{_label(c)} (ours)" for c in f4w.columns]
+    f4w.index.name = "unlabelled foreign data (%)"
     _write_table(f4w.reset_index(), out / "fig4", f"Fig. 4 data, {profile}", note)
     write_json(results.to_dict(orient="records"), out / "metrics.json")
     return {"table2": t2, "table3": t3, "fig4": f4}

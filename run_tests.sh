@@ -11,7 +11,8 @@ echo "== lint (ruff)"
 "$VENV/bin/ruff" check jdfd_lib tests benchmarks scripts
 
 echo "== unit tests"
-"$VENV/bin/python" -m pytest tests "$@"
+# two processes (CI has 2 cores); JDFD_TEST_WORKERS=0 runs them in this process
+"$VENV/bin/python" -m pytest tests -n "${JDFD_TEST_WORKERS:-2}" "$@"
 
 if [[ $# -eq 0 ]]; then
     echo "== nbval: re-executing the demo notebooks and comparing their checked outputs"

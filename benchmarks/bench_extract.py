@@ -14,6 +14,7 @@ number of worker processes.
 Usage:
     python benchmarks/bench_extract.py --data-root data/demo --frames 8 --videos 12
     python benchmarks/bench_extract.py --frames 300 --long-frames 500   # paper-like clips
+    python benchmarks/bench_extract.py --frames 300 --long-frames 500 --height 720 --size 299
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from jdfd_lib.align import FaceAligner
@@ -88,11 +90,18 @@ def iou(a: tuple, b: tuple) -> float:
     return inter / area if area > 0 else 0.0
 
 
-def lengthen(paths: list[Path], n_frames: int, out: Path) -> list[Path]:
-    """Re-encode each clip played forth and back until it has ``n_frames`` frames."""
+def lengthen(paths: list[Path], n_frames: int, out: Path, height: int | None = None
+             ) -> list[Path]:
+    """Re-encode each clip played forth and back until it has ``n_frames`` frames, resized
+    to ``height`` pixels (even width, same aspect) when given: most FF++ originals are 480p
+    to 1080p, larger than the demo clips."""
     long_paths = []
     for i, path in enumerate(paths):
         frames = [f for _, f in read_frames(path, range(100_000))]
+        if height:
+            h, w = frames[0].shape[:2]
+            size = (2 * round(w * height / h / 2), height)
+            frames = [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames]
         cycle = frames + frames[::-1]
         dst = out / f"long_{i:03d}.mp4"
         with av.open(str(dst), "w") as container:
@@ -127,6 +136,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--long-frames", type=int, default=0,
                         help="benchmark on clips looped to this many frames")
+    parser.add_argument("--height", type=int, default=None,
+                        help="with --long-frames: resize the clips to this height (e.g. 720)")
     args = parser.parse_args()
 
     data_root = resolve(args.data_root)
@@ -138,7 +149,7 @@ def main() -> None:
     cfg = replace(EXTRACT_PROFILES["demo"], frames_per_video=args.frames, image_size=args.size)
     with tempfile.TemporaryDirectory() as tmp:
         if args.long_frames:
-            paths = lengthen(paths, args.long_frames, Path(tmp))
+            paths = lengthen(paths, args.long_frames, Path(tmp), args.height)
         ours, t_ours = run_pool(jdfd_video, paths, cfg, args.workers)
         ref, t_ref = run_pool(reference_video, paths, cfg, args.workers)
     report(paths, ours, t_ours, ref, t_ref, args)
@@ -151,7 +162,7 @@ def report(paths, ours, t_ours, ref, t_ref, args) -> None:
     ious = [iou(o[f], r[f]) for o, r in zip(ours, ref, strict=True) for f in o.keys() & r.keys()]
     fps_ours, fps_ref = n_ours / t_ours, n_ref / t_ref
     print(f"videos: {len(paths)}, frames per video: {args.frames}, workers: {args.workers}, "
-          f"long clips: {args.long_frames or 'no'}")
+          f"long clips: {args.long_frames or 'no'}, height: {args.height or 'as generated'}")
     print(f"jdfd      : {n_ours} faces in {t_ours:.2f}s = {fps_ours:.1f} face frames/s")
     print(f"reference : {n_ref} faces in {t_ref:.2f}s = {fps_ref:.1f} face frames/s")
     print(f"speed-up  : {fps_ours / max(fps_ref, 1e-9):.1f}x")

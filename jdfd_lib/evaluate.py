@@ -197,9 +197,9 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
         **{k: getattr(cfg, k) for k in _RUN_FIELDS}, **finger, "metrics": summary,
         "config": {**cfg.to_dict(), "faces_root": portable(cfg.faces_root),
                    "out_dir": portable(cfg.out_dir)},
-        "checkpoint": {"path": portable(checkpoint), "size": checkpoint.stat().st_size,
-                       **{k: v for k, v in info.items()
-                          if isinstance(v, int | float | str | bool)}},
+        "checkpoint": {**{k: v for k, v in info.items()
+                          if isinstance(v, int | float | str | bool)},
+                       "path": portable(checkpoint), "size": checkpoint.stat().st_size},
         "index": {"path": portable(index_file)},
         "files": {k: p.name for k, p in paths.items() if k != "json"},
         "versions": library_versions(), "seconds": round(seconds, 2),

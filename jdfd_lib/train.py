@@ -106,7 +106,9 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
     """One pass of Eq. (3) training; returns the mean total, ce and rec losses."""
     model.train()
     sums = {"loss": 0.0, "ce": 0.0, "rec": 0.0}
-    bar = tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress)
+    # no explicit disable=False: TQDM_DISABLE=1 in the environment then turns bars off too
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False,
+               **({} if progress else {"disable": True}))
     for batch in bar:
         x, y, labelled = _to_device(batch, rt)
         with _autocast(rt):

@@ -130,7 +130,7 @@ class FaceAligner:
     def __init__(self, image_size: int = 299, margin: float = 0.15,
                  detect_max_side: int | None = 640, upsample: int = 0,
                  fallback_upsample: int = 1, predictor_path: str | os.PathLike | None = None,
-                 track_expand: float | None = None, track_face_px: int = 100):
+                 track_expand: float | None = None, track_face_px: int = 80):
         path = check_predictor(predictor_path) if predictor_path else default_predictor_path()
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(path))

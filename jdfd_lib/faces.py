@@ -36,7 +36,8 @@ class ExtractConfig:
         jpeg_quality: JPEG quality when ``image_format == "jpg"``.
         track_expand: within a video, search first around the last face box grown by this
             fraction of its width per side (None: search whole frames only).
-        track_face_px: that region is reduced so the last face is at most this wide.
+        track_face_px: that region is reduced so the last face is at most this wide (80:
+            dlib's HOG window, the smallest face it finds without upsampling).
         workers: processes extracting videos in parallel.
     """
 
@@ -50,7 +51,7 @@ class ExtractConfig:
     image_format: str = "png"
     jpeg_quality: int = 95
     track_expand: float | None = 0.5
-    track_face_px: int = 100
+    track_face_px: int = 80
     workers: int = 1
 
     def __post_init__(self) -> None:

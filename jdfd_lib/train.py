@@ -316,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
             overrides[name] = getattr(args, name)
     cfg = config_from_overrides(args.profile, **overrides)
     run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force)
-    print(run_dir)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one line rather than one per rank
+        print(run_dir)
     return 0
 

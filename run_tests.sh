@@ -19,10 +19,10 @@ if [[ $# -eq 0 ]]; then
     # Only cells tagged nbval-check-output (tables and metric summaries) are compared;
     # timings, progress bars and paths are not. The notebooks re-run the demo profile
     # end to end where its outputs are missing (fresh clone) and reuse them otherwise.
-    # Progress bars are off here (TQDM_DISABLE): nbval reads a cell's messages only once the
-    # cell has finished, and the bar updates of a minutes-long cell can overflow the kernel's
-    # message queue, dropping its final 'idle' ("Timeout of 5 seconds exceeded waiting for
-    # output"). Per-epoch lines still show progress.
+    # Progress bars are off here (TQDM_DISABLE, see jdfd_lib/progress.py): nbval reads a
+    # cell's messages only once the cell has finished, and the widget messages of the bars of
+    # a minutes-long cell overflow the kernel's message queue, dropping its final 'idle'
+    # ("Timeout of 5 seconds exceeded waiting for output"). Per-epoch lines still show progress.
     TQDM_DISABLE=1 "$VENV/bin/python" -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
         --nbval-cell-timeout=1800 results/demo/notebooks
 fi

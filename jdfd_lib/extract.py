@@ -26,7 +26,6 @@ from pathlib import Path
 
 import cv2
 import pandas as pd
-from tqdm.auto import tqdm
 
 from jdfd_lib.align import FaceAligner
 from jdfd_lib.datasets import (
@@ -45,6 +44,7 @@ from jdfd_lib.faces import (
     iter_video_faces,
 )
 from jdfd_lib.index import INDEX_COLUMNS, write_index
+from jdfd_lib.progress import progress_bar
 from jdfd_lib.video import VideoReadError
 
 __all__ = ["EXTRACT_PROFILES", "ExtractConfig", "FaceCrop", "extract_video_faces", "prepare",
@@ -199,7 +199,7 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
     metas = {(r.method, r.video): _is_done(r, out, cfg) for r in records}
     todo = [r for r in records if metas[(r.method, r.video)] is None]
     failures = []
-    for result in tqdm(_run_all(todo, out, cfg), total=len(todo), desc=f"prepare {dataset}",
+    for result in progress_bar(_run_all(todo, out, cfg), total=len(todo), desc=f"prepare {dataset}",
                        unit="video"):
         if result["status"] == "failed":
             failures.append({"path": result["path"], "reason": result["reason"]})

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from jdfd_lib.data import CropDataset, normalise
+from jdfd_lib.progress import progress_bar
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,7 +120,7 @@ def score_batches(model: torch.nn.Module, batches, settings: ScoreSettings,
     """
     model = prepare_model(model, settings)
     scores, errors = [], []
-    for x in tqdm(batches, total=total, desc="score", unit="batch", leave=False):
+    for x in progress_bar(batches, total=total, desc="score", unit="batch", leave=False):
         out = forward_batch(model, x, settings)
         scores.append(out["score"].cpu().numpy())
         if out["recon_error"] is not None:

@@ -22,7 +22,6 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from jdfd_lib.checkpoint import (
     config_differences,
@@ -44,6 +43,7 @@ from jdfd_lib.config import (
 from jdfd_lib.data import CropDataset, EpochSampler, training_frames
 from jdfd_lib.losses import joint_loss
 from jdfd_lib.model import JDFD, build_model
+from jdfd_lib.progress import progress_bar
 from jdfd_lib.runtime import Runtime, seed_everything, seed_worker, setup_runtime
 
 __all__ = ["train", "load_checkpoint", "make_optimizer", "make_scheduler", "add_arguments", "run"]
@@ -106,9 +106,7 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
     """One pass of Eq. (3) training; returns the mean total, ce and rec losses."""
     model.train()
     sums = {"loss": 0.0, "ce": 0.0, "rec": 0.0}
-    # no explicit disable=False: TQDM_DISABLE=1 in the environment then turns bars off too
-    bar = tqdm(loader, desc=desc, unit="batch", leave=False,
-               **({} if progress else {"disable": True}))
+    bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
     for batch in bar:
         x, y, labelled = _to_device(batch, rt)
         with _autocast(rt):

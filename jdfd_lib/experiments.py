@@ -17,8 +17,7 @@ import pandas as pd
 
 from jdfd_lib import report
 from jdfd_lib.config import config_from_overrides
-from jdfd_lib.evaluate import evaluate, load_results
-from jdfd_lib.plot import save_fig3, save_fig4
+from jdfd_lib.evaluate import evaluate
 
 METRIC_COLUMNS = ["frame_auc", "video_auc", "ap", "eer", "acc"]
 
@@ -66,19 +65,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
                 )
                 run_dir = train(cfg, resume=True)  # an interrupted run continues
                 evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
-    return write_all(profile, paths)
-
-
-def write_all(profile: str, paths: Paths) -> pd.DataFrame:
-    """Rewrite tables, figures and the paper reference from every metric file of the profile."""
-    results = load_results(paths.metrics)
-    results = results[results["profile"] == profile]
-    tables = report.write_report(results, paths.results, profile)
-    save_fig3(results, paths.metrics, paths.results / "fig3_roc.png")
-    if not tables["fig4"].empty:
-        save_fig4(tables["fig4"], paths.results / "fig4_unlabeled.png")
-    report.write_paper_reference(paths.results.parent / "paper_reference")
-    return results
+    return report.write_all(profile, paths.metrics, paths.results)
 
 
 def show_table(paths: Paths, name: str) -> str:

@@ -214,16 +214,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readme", help="also rewrite this README's results section")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the tables and figures from a metrics folder."""
-    from jdfd_lib.evaluate import load_results
+def write_all(profile: str, metrics_dir: str | os.PathLike,
+              results_dir: str | os.PathLike) -> pd.DataFrame:
+    """Rewrite one profile's tables, figures and the paper reference from every metric file.
+
+    Args:
+        profile: keep the results of this profile only.
+        metrics_dir: the folder ``evaluate`` wrote to.
+        results_dir: ``results/<profile>``; the paper reference goes beside it.
+
+    Returns:
+        The profile's tidy results (``jdfd_lib.evaluate.load_results``).
+    """
+    from jdfd_lib.evaluate import load_results  # these pull in torch and matplotlib
     from jdfd_lib.plot import save_fig3, save_fig4
 
-    results = load_results(args.metrics)
-    tables = write_report(results, args.out, args.profile)
-    save_fig3(results, args.metrics, Path(args.out) / "fig3_roc.png")
-    save_fig4(tables["fig4"], Path(args.out) / "fig4_unlabeled.png")
-    write_paper_reference(Path(args.out).parent / "paper_reference")
+    out = Path(results_dir)
+    results = load_results(metrics_dir)
+    results = results[results["profile"] == profile]
+    tables = write_report(results, out, profile)
+    save_fig3(results, metrics_dir, out / "fig3_roc.png")
+    if not tables["fig4"].empty:
+        save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
+    write_paper_reference(out.parent / "paper_reference")
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the tables and figures from a metrics folder."""
+    write_all(args.profile, args.metrics, args.out)
     print((Path(args.out) / "table2.md").read_text())
     if args.readme and sync_readme(args.readme, args.out):
         print(f"updated {args.readme}")

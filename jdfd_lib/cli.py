@@ -2,7 +2,8 @@
 
 Commands, in pipeline order: ``demo-data`` (embedded demo datasets, Sec. 4.1 layouts),
 ``prepare`` (Dlib face extraction, Sec. 3.1), ``train`` (Sec. 4.2), ``evaluate``
-(frame-level AUC, Sec. 4.3), ``detect`` (one new video), ``report`` (Tables 2-3, Figs 3-4).
+(frame-level AUC, Sec. 4.3), ``detect`` (one new video), ``report`` (Tables 2-3, Figs 3-4);
+then ``check-results`` (re-trained metrics against committed ones, within the seeds' spread).
 Each command lives in its own module, imported only when that command runs.
 """
 
@@ -20,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("jdfd_lib.evaluate", "score test frames and write metrics"),
     "detect": ("jdfd_lib.detect", "score one video with a trained checkpoint"),
     "report": ("jdfd_lib.report", "build Tables 2-3 and Figs 3-4 from metrics"),
+    "check-results": ("jdfd_lib.reproduce",
+                      "compare re-trained metrics with committed ones within the seeds' spread"),
 }
 
 

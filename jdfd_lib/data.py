@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -44,6 +45,33 @@ def read_crop(path: str | os.PathLike) -> np.ndarray:
     if image is None:
         raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def resized_crop(path: str | os.PathLike, size: int) -> np.ndarray:
+    """:func:`read_crop` at ``size`` x ``size`` (area-reduced), decoded once per process.
+
+    The demo trains 27 models on the same few thousand crops: decoding each PNG once, keyed
+    by path, size, modification time and length (a rewritten file is read again), saved ~6 %
+    of a training step. ~12 KB per 64 px crop; at most CROP_CACHE_SIZE crops are kept.
+    """
+    st = os.stat(path) if os.path.isfile(path) else None
+    key = (os.fspath(path), size, st.st_mtime_ns if st else 0, st.st_size if st else 0)
+    return _resized_crop(key)
+
+
+CROP_CACHE_SIZE = 50_000
+
+
+@functools.lru_cache(maxsize=CROP_CACHE_SIZE)
+def _resized_crop(key: tuple[str, int, int, int]) -> np.ndarray:
+    path, size = key[0], key[1]
+    image = read_crop(path)
+    if image.shape[:2] != (size, size):
+        shrink = image.shape[0] > size
+        image = cv2.resize(image, (size, size),
+                           interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    image.setflags(write=False)  # shared between calls: never modified in place
+    return image
 
 
 def normalise(image: np.ndarray, size: int, mean: Sequence[float],
@@ -87,7 +115,8 @@ class CropDataset(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, bool]:
-        x = normalise(read_crop(self.paths[i]), self.image_size, self.mean, self.std)
+        x = normalise(resized_crop(self.paths[i], self.image_size), self.image_size, self.mean,
+                      self.std)
         if self.hflip and torch.rand(()) < 0.5:
             x = x.flip(-1)  # (3, H, W): mirror the width axis
         return x, int(self.labels[i]), bool(self.labelled[i])
@@ -209,12 +238,13 @@ class EpochSampler(Sampler[int]):
         balance: class-balanced sampling of the labelled images.
         num_replicas: world size.
         rank: this process' rank.
+        samples: indices per epoch (whole passes, the last one cut); None = one pass.
     """
 
     def __init__(self, labels: Sequence[int], seed: int, balance: bool,
-                 num_replicas: int = 1, rank: int = 0):
+                 num_replicas: int = 1, rank: int = 0, samples: int | None = None):
         self.labels = np.asarray(labels)
-        self.seed, self.balance = seed, balance
+        self.seed, self.balance, self.samples = seed, balance, samples
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.total = len(self._epoch_indices(np.random.default_rng(0)))
         self.num_samples = math.ceil(self.total / num_replicas)
@@ -225,7 +255,7 @@ class EpochSampler(Sampler[int]):
 
     def _epoch_indices(self, rng: np.random.Generator) -> np.ndarray:
         if not self.balance:
-            return rng.permutation(len(self.labels))
+            return self._resize(rng.permutation(len(self.labels)), rng)
         classes = [np.flatnonzero(self.labels == c) for c in (0, 1)]
         classes = [c for c in classes if len(c)]
         target = max(len(c) for c in classes) if classes else 0
@@ -234,7 +264,16 @@ class EpochSampler(Sampler[int]):
             reps = -(-target // len(members))  # ceil: whole passes before any repeat
             order = np.concatenate([rng.permutation(members) for _ in range(reps)])
             picks.append(order[:target])
-        return rng.permutation(np.concatenate(picks))
+        order = rng.permutation(np.concatenate(picks))
+        return self._resize(order, rng)
+
+    def _resize(self, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``samples`` indices: whole shuffled passes over ``order``, the last one cut."""
+        if self.samples is None or len(order) == 0:
+            return order
+        passes = -(-self.samples // len(order))
+        return np.concatenate([order] + [rng.permutation(order)
+                                         for _ in range(passes - 1)])[:self.samples]
 
     def __iter__(self) -> Iterator[int]:
         order = self._epoch_indices(np.random.default_rng([self.seed, self.epoch]))

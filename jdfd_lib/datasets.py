@@ -42,6 +42,9 @@ CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
 CELEBDF_VAL_FRACTION = 0.1
 
 UADFV_SPLIT_FILE = "jdfd_split.json"
+# Optional settings of the Celeb-DF validation carve, in the Celeb-DF-v2 folder:
+# {"val_fraction": 0.1, "seed": 0} (the demo data writes one: its videos are few).
+CELEBDF_SPLIT_FILE = "jdfd_split.json"
 # UADFV has no official split; test 0.15 matches the paper's Table 1 (1740 of 11621 real faces).
 UADFV_FRACTIONS = {"train": 0.75, "val": 0.10, "test": 0.15}
 DEFAULT_SEED = 0
@@ -255,20 +258,44 @@ def _carve_val(identities: Sequence[str], counts: dict[str, int], fraction: floa
     return chosen
 
 
-def list_celebdf(root: str | os.PathLike, val_fraction: float = CELEBDF_VAL_FRACTION,
-                 seed: int = DEFAULT_SEED) -> list[VideoRecord]:
+def celebdf_split_settings(root: Path) -> dict:
+    """The validation-carve settings of ``root / jdfd_split.json``, or {} when absent.
+
+    Raises:
+        ValueError: the file is not ``{"val_fraction": float in (0, 1), "seed": int}``.
+    """
+    path = root / CELEBDF_SPLIT_FILE
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    ok = (isinstance(data, dict) and set(data) <= {"val_fraction", "seed"}
+          and 0 < float(data.get("val_fraction", CELEBDF_VAL_FRACTION)) < 1
+          and isinstance(data.get("seed", 0), int))
+    if not ok:
+        raise ValueError(f"{path}: expected {{\"val_fraction\": a number in (0, 1), "
+                         f"\"seed\": an integer}}, got {data}")
+    return data
+
+
+def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
+                 seed: int | None = None) -> list[VideoRecord]:
     """List Celeb-DF v2 videos: the official test list, and train/val from the rest.
 
     Args:
         root: the ``Celeb-DF-v2`` folder.
         val_fraction: share of non-test videos held out for validation, drawn as whole
-            identity groups (default :data:`CELEBDF_VAL_FRACTION`).
-        seed: seed of the validation draw.
+            identity groups (default: ``jdfd_split.json`` in ``root`` if present, else
+            :data:`CELEBDF_VAL_FRACTION`).
+        seed: seed of the validation draw (default: that file's, else 0).
 
     Returns:
         Records; train and val never share an identity, test is the official list.
     """
     root = _existing_dir(Path(root), "the Celeb-DF-v2 dataset folder")
+    settings = celebdf_split_settings(root)
+    val_fraction = settings.get("val_fraction", CELEBDF_VAL_FRACTION) if val_fraction is None \
+        else val_fraction
+    seed = settings.get("seed", DEFAULT_SEED) if seed is None else seed
     folders = {m: _videos_in(root / m, f"Celeb-DF v2 {m} videos")
                for m in (*CELEBDF_REAL, CELEBDF_FAKE)}
     tests = _celebdf_test_list(root)
@@ -290,8 +317,9 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float = CELEBDF_VAL_FRAC
 
 
 # --------------------------------------------------------------------------- UADFV
-def _draw_uadfv_split(ids: Sequence[str], fractions: dict[str, float],
-                      seed: int) -> dict[str, list[str]]:
+def draw_uadfv_split(ids: Sequence[str], fractions: dict[str, float],
+                     seed: int) -> dict[str, list[str]]:
+    """Seeded video-level split of UADFV ids: split -> sorted ids, shares ``fractions``."""
     if set(fractions) != set(SPLITS) or abs(sum(fractions.values()) - 1) > 1e-6:
         raise ValueError(f"UADFV fractions must give {SPLITS} summing to 1, got {fractions}")
     order = sorted(ids)
@@ -314,7 +342,7 @@ def _uadfv_split(path: Path, ids: Sequence[str], fractions: dict[str, float],
                              f"'test': [...]}}}}")
         splits = data["splits"]
     else:
-        splits = _draw_uadfv_split(ids, fractions, seed)
+        splits = draw_uadfv_split(ids, fractions, seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"seed": seed, "fractions": fractions, "splits": splits},

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jdfd_lib.datasets import CELEBDF_SPLIT_FILE, UADFV_SPLIT_FILE, draw_uadfv_split
+
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 # seed-key prefix of each dataset: people, scenes and noise never repeat across datasets
 DATASET_CODES = {"ffpp": 1, "celebdf": 2, "uadfv": 3}
@@ -52,6 +54,11 @@ class DemoSize:
             (dlib's face box is about 1.3 times that: 35-50 % of the frame height; UADFV's
             box stays >= 100 px).
         noise: sensor noise sigma (0..1 units) added to every frame.
+        uadfv_fractions: the demo's UADFV split shares, written to ``UADFV/jdfd_split.json``
+            (UADFV has no official split; the demo needs larger val and test parts than the
+            real-data default so that selection and test AUCs rest on tens of videos).
+        celebdf_val_fraction: share of the non-test Celeb-DF videos carved for validation,
+            written to ``Celeb-DF-v2/jdfd_split.json`` (same reason).
     """
 
     name: str
@@ -69,6 +76,9 @@ class DemoSize:
     face_heights: dict[str, tuple[float, float]] = field(default_factory=lambda: {
         "ffpp": (0.32, 0.38), "celebdf": (0.32, 0.38), "uadfv": (0.34, 0.39)})
     noise: float = 0.01
+    uadfv_fractions: dict[str, float] = field(default_factory=lambda: {
+        "train": 0.75, "val": 0.10, "test": 0.15})
+    celebdf_val_fraction: float = 0.1
 
     @property
     def n_frames(self) -> int:
@@ -76,14 +86,18 @@ class DemoSize:
         return max(1, round(self.seconds * self.fps))
 
 
-# FF++ pairs: the official split is 720/140/140 pairs (72/14/14 %); "small" keeps two test pairs.
+# FF++ pairs: the official split is 720/140/140 pairs (72/14/14 %). "small" is the demo: at
+# least 40 test videos per dataset (FF++ with all four methods) and at least 10 validation
+# videos per class, in short clips (only the sampled frames are needed).
 SIZES: dict[str, DemoSize] = {
     "tiny": DemoSize("tiny", ffpp_pairs=(1, 1, 1), celebdf_identities=3,
                      celebdf_real_per_identity=1, celebdf_youtube=1, celebdf_fakes_per_real=1,
                      uadfv_videos=3, seconds=1.0, fps=15),
-    "small": DemoSize("small", ffpp_pairs=(5, 1, 2), celebdf_identities=6,
-                      celebdf_real_per_identity=2, celebdf_youtube=4, celebdf_fakes_per_real=2,
-                      uadfv_videos=10, seconds=2.0, fps=25),
+    "small": DemoSize("small", ffpp_pairs=(40, 5, 5), celebdf_identities=30,
+                      celebdf_real_per_identity=2, celebdf_youtube=15, celebdf_fakes_per_real=2,
+                      uadfv_videos=100, seconds=0.24, fps=25,
+                      uadfv_fractions={"train": 0.6, "val": 0.15, "test": 0.25},
+                      celebdf_val_fraction=0.3),
 }
 
 
@@ -208,6 +222,13 @@ def write_metadata(out: Path, size: DemoSize, seed: int, jobs: list[VideoJob]) -
     celeb = [j for j in jobs if j.dataset == "celebdf"]
     write_text(out / "Celeb-DF-v2" / "List_of_testing_videos.txt",
                "\n".join(celebdf_test_list(celeb, size, seed)) + "\n")
+    write_text(out / "Celeb-DF-v2" / CELEBDF_SPLIT_FILE,
+               json.dumps({"val_fraction": size.celebdf_val_fraction, "seed": seed}))
+    ids = [Path(j.path).stem for j in jobs if j.dataset == "uadfv"]
+    splits = draw_uadfv_split(ids, size.uadfv_fractions, seed)
+    write_text(out / "UADFV" / UADFV_SPLIT_FILE,
+               json.dumps({"seed": seed, "fractions": size.uadfv_fractions, "splits": splits},
+                          indent=1))
 
 
 def write_text(path: Path, text: str) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdfd_lib import metrics
+from jdfd_lib import metrics, stats
 from jdfd_lib.index import index_path, read_index
 from jdfd_lib.paths import portable
 from jdfd_lib.runinfo import write_json
@@ -41,6 +41,8 @@ RESULT_COLUMNS = [
     "split", "frame_auc", "video_auc", "ap", "eer", "acc", "n_frames", "n_frames_real",
     "n_frames_fake", "n_videos", "n_videos_real", "n_videos_fake", "checkpoint", "json",
 ]
+# bootstrap interval bounds (fractions) from a record's ``intervals``; NaN when absent
+INTERVAL_COLUMNS = ["frame_auc_lo", "frame_auc_hi", "video_auc_lo", "video_auc_hi"]
 _RUN_FIELDS = ("profile", "variant", "train_dataset", "unlabeled_ratio", "seed")
 
 
@@ -187,7 +189,12 @@ def evaluate(checkpoint: str | os.PathLike,
 
 def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, finger: dict,
                    checkpoint: Path, info: dict, index_file: Path, seconds: float) -> dict:
-    """Compute the metrics of a scored table and write scores, ROC and JSON (JSON last)."""
+    """Compute the metrics of a scored table and write scores, ROC and JSON (JSON last).
+
+    The JSON holds :func:`metrics.summarize` under ``metrics`` and the 95% bootstrap
+    intervals over test videos of frame and video AUC under ``intervals``
+    (:func:`jdfd_lib.stats.bootstrap_interval`).
+    """
     summary = metrics.summarize(table)
     roc = metrics.roc_points(table["label"], table["score"])
     _write_csv(table, paths["scores"])
@@ -195,6 +202,7 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
     record = {
         "run_name": cfg.run_name, "test_dataset": test,
         **{k: getattr(cfg, k) for k in _RUN_FIELDS}, **finger, "metrics": summary,
+        "intervals": stats.bootstrap_interval(table),  # over test videos (jdfd_lib.stats)
         "config": {**cfg.to_dict(), "faces_root": portable(cfg.faces_root),
                    "out_dir": portable(cfg.out_dir)},
         "checkpoint": {**{k: v for k, v in info.items()
@@ -217,7 +225,9 @@ def load_results(out_dir: str | os.PathLike, split: str = "test") -> pd.DataFram
         split: keep only results of this split.
 
     Returns:
-        Columns :data:`RESULT_COLUMNS` (metrics as fractions), sorted by run and test set.
+        Columns :data:`RESULT_COLUMNS` then :data:`INTERVAL_COLUMNS` (the bootstrap interval
+        bounds, NaN for files written before intervals were recorded); metrics as fractions,
+        sorted by run and test set.
 
     Raises:
         FileNotFoundError: the folder does not exist.
@@ -230,11 +240,14 @@ def load_results(out_dir: str | os.PathLike, split: str = "test") -> pd.DataFram
         rec = json.loads(path.read_text())
         if "metrics" not in rec or "run_name" not in rec:
             raise ValueError(f"{path}: not a result file of jdfd_lib.evaluate")
-        m = rec["metrics"]
+        m, ci = rec["metrics"], rec.get("intervals", {})
         rows.append({**{k: rec[k] for k in ("run_name", *_RUN_FIELDS, "test_dataset", "split")},
                      **{k: m[k] for k in RESULT_COLUMNS if k in m},
+                     **{f"{k}_{end}": ci[k][i] for k in ("frame_auc", "video_auc") if k in ci
+                        for i, end in enumerate(("lo", "hi"))},
                      "checkpoint": rec["checkpoint"]["path"], "json": path.name})
-    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS + INTERVAL_COLUMNS).astype(
+        {c: float for c in INTERVAL_COLUMNS})
     df = df[df["split"] == split]
     return df.sort_values(["run_name", "test_dataset"]).reset_index(drop=True)
 

@@ -3,8 +3,9 @@
 A grid is a set of trainings (train set x variant x unlabelled ratio) each evaluated on the
 test split of every test set. Finished trainings and evaluations are skipped (``train`` and
 ``evaluate`` both check their outputs), so the notebooks can be re-run cheaply and an
-interrupted grid resumes where it stopped. After each grid the report (tables, figures,
-metrics.json) is rewritten from *all* metric files of the profile.
+interrupted grid resumes where it stopped. A grid can run several training seeds; after each
+grid the report (tables as mean ± std over seeds, comparisons, figures, metrics.json) is
+rewritten from *all* metric files of the profile.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ class Paths:
 
 def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
              variants: Sequence[str] = ("jdfd",), ratios: Sequence[float] = (0.0,),
-             seed: int = 0) -> pd.DataFrame:
+             seeds: Sequence[int] = (0,)) -> pd.DataFrame:
     """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
+
+    The seeds run one after the other (all of seed 0's grid first), so an interrupted grid
+    already holds complete seeds; the report averages every cell over the seeds present.
 
     Args:
         profile: "demo" or "paper" (``jdfd_lib.config`` profiles).
@@ -48,35 +52,54 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         test_sets: dataset keys to test on (test split only).
         variants: "jdfd" and/or "baseline".
         ratios: unlabelled foreign-data ratios (0.0 = none).
-        seed: training seed.
+        seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
 
     Returns:
-        The tidy results of all metric files of the profile (``load_results``).
+        The tidy results of all metric files of the profile (``load_results``), one row per
+        (run, test set): several seeds give several rows per setting.
     """
     from jdfd_lib.train import train  # heavy import, only when a grid runs
 
+    if isinstance(seeds, int) or not len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     faces = {name: paths.faces / name for name in set(train_sets) | set(test_sets)}
-    for train_set in train_sets:
-        for variant in variants:
-            for ratio in ratios:
-                cfg = config_from_overrides(
-                    profile, train_dataset=train_set, variant=variant, unlabeled_ratio=ratio,
-                    seed=seed, faces_root=str(paths.faces), out_dir=str(paths.runs),
-                )
-                run_dir = train(cfg, resume=True)  # an interrupted run continues
-                evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
+    for seed in seeds:
+        for train_set in train_sets:
+            for variant in variants:
+                for ratio in ratios:
+                    cfg = config_from_overrides(
+                        profile, train_dataset=train_set, variant=variant,
+                        unlabeled_ratio=ratio, seed=int(seed), faces_root=str(paths.faces),
+                        out_dir=str(paths.runs),
+                    )
+                    run_dir = train(cfg, resume=True)  # an interrupted run continues
+                    evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
     return report.write_all(profile, paths.metrics, paths.results)
 
 
 def show_table(paths: Paths, name: str) -> str:
-    """The Markdown of a written table (``table2``, ``table3`` or ``fig4``)."""
+    """The Markdown of a written table (``table2``, ``table3``, ``fig4``) or ``comparisons``."""
     return (paths.results / f"{name}.md").read_text()
 
 
 def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
-    """All metrics (%, one decimal) of one variant without unlabelled data, by (train, test)."""
+    """All metrics of one variant without unlabelled data, by (train, test), over seeds.
+
+    Args:
+        results: the tidy table of ``load_results`` (any number of seeds).
+        variant: "jdfd" or "baseline".
+
+    Returns:
+        One row per (train, test): ``n_seeds``, the mean over seeds of each of
+        :data:`METRIC_COLUMNS` (%, one decimal) and ``frame_auc_std`` (sample std over seeds,
+        0.0 for one seed).
+    """
     sel = report.jdfd_runs(results, variant)
-    out = sel[["train_dataset", "test_dataset", *METRIC_COLUMNS]].copy()
-    out[METRIC_COLUMNS] = (100 * out[METRIC_COLUMNS]).round(report.DECIMALS)
+    keys = ["train_dataset", "test_dataset"]
+    grp = sel.groupby(keys)
+    out = (100 * grp[METRIC_COLUMNS].mean()).round(report.DECIMALS)
+    out.insert(0, "n_seeds", grp["seed"].nunique())
+    std = (100 * grp["frame_auc"].std(ddof=1)).fillna(0.0).round(report.DECIMALS)
+    out.insert(out.columns.get_loc("frame_auc") + 1, "frame_auc_std", std)
     order = {k: i for i, k in enumerate(report.TRAIN_ORDER)}
-    return out.sort_values(["train_dataset", "test_dataset"], key=lambda s: s.map(order))
+    return out.reset_index().sort_values(keys, key=lambda s: s.map(order)).reset_index(drop=True)

@@ -51,6 +51,7 @@ class Identity:
     hair: tuple[float, float, float]
     iris: tuple[float, float, float]
     sclera: float
+    skin_texture_seed: int = 0  # seeds the fine skin texture (pores, shading grain)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         fringe_y=u(-0.95, -0.6), hair_volume=u(1.04, 1.2), long_hair=bool(rng.random() < 0.4),
         skin=tuple(float(c) for c in skin), lips=tuple(float(c) for c in lips),
         hair=_pick(rng, HAIR_COLOURS, 0.03), iris=_pick(rng, IRIS_COLOURS, 0.04),
-        sclera=u(0.82, 0.94),
+        sclera=u(0.82, 0.94), skin_texture_seed=int(rng.integers(2**31)),
     )
 
 

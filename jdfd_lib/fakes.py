@@ -45,19 +45,36 @@ class FakeConfig:
             (< 1 leaves a colour mismatch).
         mouth_blur: Gaussian sigma (px) smoothing the NeuralTextures mouth.
         texture_shift: shift (px) of the NeuralTextures texture.
+        face2face_pixels: side the re-rendered Face2Face face is squeezed to (its model's
+            texture resolution); the squeezed face replaces the inner face.
+        faceswap_pixels: side the FaceSwap source face is squeezed to (the graphics model's
+            texture resolution) before Poisson blending.
+        neuraltextures_pixels: side the NeuralTextures face is squeezed to (its neural
+            renderer's resolution) before the mouth is cut from it.
+        celebdf_pixels: side the Celeb-DF face is squeezed to (its generator's resolution;
+            closer to the frame's, so subtler than Deepfakes).
+
+    Every generator here renders the face at a lower resolution than the frame's, as real
+    ones do; the renderer's skin grain (:data:`jdfd_lib.render.SKIN_TEXTURE`) is what that
+    loses. Squeezes are face-box sides in pixels for the demo's face sizes (~110-130 px):
+    about a quarter of them, as FF++'s 64 px Deepfakes generator on its ~250 px faces.
     """
 
-    ae_pixels: int = 64
+    ae_pixels: int = 32
     colour_mismatch: float = 0.06
     inner_scale: float = 0.92
     feather: float = 0.06
     celebdf_feather: float = 0.12
     celebdf_jitter: float = 0.015
-    uadfv_pixels: int = 48
+    uadfv_pixels: int = 36
     uadfv_edge: float = 1.5
     uadfv_correction: float = 0.5
     mouth_blur: float = 1.2
     texture_shift: float = 0.7
+    face2face_pixels: int = 40
+    faceswap_pixels: int = 36
+    celebdf_pixels: int = 44
+    neuraltextures_pixels: int = 30
 
 
 @dataclass
@@ -191,13 +208,18 @@ def deepfakes(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
 def face2face(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     """Expression re-enactment: warp the target's mouth and eyes onto the source's expression."""
     src, dst = with_border(x.target_lm), with_border(x.reenacted_lm)
-    return warp_triangles(x.target, src, x.target, dst, triangles(dst, x.target.shape))
+    warped = warp_triangles(x.target, src, x.target, dst, triangles(dst, x.target.shape))
+    face = squeeze(warped, x.reenacted_lm, cfg.face2face_pixels)
+    region = inner_face(x.reenacted_lm, cfg.inner_scale)
+    mask = hull_mask(x.target.shape, region, cfg.feather * face_width(x.reenacted_lm))
+    return composite(warped, face, mask)
 
 
 def faceswap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     """Graphics swap: triangle warp of the source's own face, Poisson-blended into the target."""
     tris = triangles(x.target_lm, x.target.shape)
     warped = warp_triangles(x.source, x.source_lm, x.target, x.target_lm, tris)
+    warped = squeeze(warped, x.target_lm, cfg.faceswap_pixels)
     mask = (hull_mask(x.target.shape, x.target_lm[:27]) > 0.5).astype(np.uint8) * 255
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
     bx, by, bw, bh = cv2.boundingRect(mask)
@@ -209,14 +231,15 @@ def faceswap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
 def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     """Mouth re-rendering: the source's mouth motion, smoothed and texture-shifted."""
     k = 2 * int(3 * cfg.mouth_blur) + 1
-    mouth = cv2.GaussianBlur(x.reenacted, (k, k), cfg.mouth_blur)
+    mouth = squeeze(x.reenacted, x.reenacted_lm, cfg.neuraltextures_pixels)
+    mouth = cv2.GaussianBlur(mouth, (k, k), cfg.mouth_blur)
     shift = np.float32([[1, 0, cfg.texture_shift], [0, 1, cfg.texture_shift / 2]])
     mouth = cv2.warpAffine(mouth, shift, mouth.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
     lm = x.reenacted_lm
     w = face_width(lm)
     region = np.concatenate([lm[MOUTH], lm[[5, 6, 7, 8, 9, 10, 11]], lm[[31, 35]]])
     c = region.mean(0)
-    mask = hull_mask(x.target.shape, c + 1.1 * (region - c), 0.05 * w)
+    mask = hull_mask(x.target.shape, c + 1.25 * (region - c), 0.05 * w)
     return composite(x.target, mouth, mask)
 
 
@@ -256,7 +279,7 @@ def celebdf_swap(x: FakeInputs, cfg: FakeConfig, rng: np.random.Generator) -> np
     lm = x.target_lm
     pts = inner_face(lm, cfg.inner_scale * (1 + rng.uniform(-1, 1) * cfg.celebdf_jitter))
     hard = hull_mask(x.target.shape, pts)
-    face = lab_transfer(x.swapped, x.target, hard)
+    face = squeeze(lab_transfer(x.swapped, x.target, hard), lm, cfg.celebdf_pixels)
     face = face * (1 + rng.uniform(-1, 1, 3).astype(np.float32) * cfg.celebdf_jitter)
     erode = int(cfg.celebdf_feather * face_width(lm))
     hard = cv2.erode(hard, np.ones((erode, erode), np.uint8))

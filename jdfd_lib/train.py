@@ -78,7 +78,7 @@ def make_loaders(cfg: TrainConfig, model: JDFD, rt: Runtime
     train_set = CropDataset(train_rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip)
     val_set = CropDataset(val_rows, cfg.image_size, pc["mean"], pc["std"])
     sampler = EpochSampler(train_set.labels, cfg.seed, cfg.balance_classes, rt.world_size,
-                           rt.rank)
+                           rt.rank, cfg.samples_per_epoch)
     generator = torch.Generator()  # reseeded every epoch: worker seeds depend on the epoch only
     common = dict(num_workers=cfg.num_workers, pin_memory=rt.device.type == "cuda",
                   worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0)
@@ -169,7 +169,7 @@ def _existing_run(cfg: TrainConfig, last: Path, resume: bool) -> dict | None:
     if diff:
         raise ValueError(f"{last}: the saved run has another config ({diff}); use another "
                          "out_dir or force=True to retrain from scratch")
-    if state["epoch"] >= cfg.epochs:
+    if _finished(state, cfg):
         return state
     if not resume:
         raise FileExistsError(f"{last}: unfinished run (epoch {state['epoch']} of "
@@ -195,7 +195,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     run_dir = Path(cfg.out_dir) / cfg.run_name
     last = run_dir / "last.pt"
     state = _existing_run(cfg, last, resume) if last.is_file() and not force else None
-    if state is not None and state["epoch"] >= cfg.epochs:
+    if state is not None and _finished(state, cfg):
         if progress:
             print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
         return run_dir
@@ -255,7 +255,8 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         row = {"epoch": epoch + 1, **lrs, **{f"train_{k}": v for k, v in losses.items()},
                **val, "seconds": round(time.perf_counter() - t0, 2)}
         rows.append(row)
-        _save_epoch(model, optimizer, scheduler, cfg, run_dir, rows, best)
+        stop = cfg.stop_at_val_auc is not None and val["val_auc"] >= cfg.stop_at_val_auc
+        _save_epoch(model, optimizer, scheduler, cfg, run_dir, rows, best, stop)
         _write_metrics(rows, metrics_path)
         if writer is not None:
             for key, value in row.items():
@@ -263,12 +264,21 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         if progress:
             print(f"{cfg.run_name} epoch {epoch + 1}: loss {losses['loss']:.4f} "
                   f"val AUC {100 * val['val_auc']:.1f}% ({row['seconds']:.0f} s)")
+        if stop:  # the val AUC cannot improve: later epochs could not change best.pt
+            if progress:
+                print(f"{cfg.run_name}: val AUC reached {cfg.stop_at_val_auc}, stopped")
+            break
     if writer is not None:
         writer.close()
 
 
+def _finished(state: dict, cfg: TrainConfig) -> bool:
+    """A saved run is done: all epochs, or stopped at ``stop_at_val_auc``."""
+    return state["epoch"] >= cfg.epochs or bool(state.get("stopped_early", False))
+
+
 def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Path,
-                rows: list[dict], best: dict) -> None:
+                rows: list[dict], best: dict, stopped_early: bool = False) -> None:
     """Write best.pt when the val AUC improved (strictly), then last.pt (both atomic). The
     per-epoch log travels in the checkpoint, so a resumed run rewrites ``metrics.csv`` from
     the epochs it really holds (no duplicated or missing rows)."""
@@ -282,7 +292,7 @@ def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Pa
              "scheduler": scheduler.state_dict(), "epoch": row["epoch"],
              "val_auc": row["val_auc"], **best, "rng": rng_states(), "config": cfg.to_dict(),
              "versions": library_versions(),
-             "history": rows}
+             "history": rows, "stopped_early": stopped_early}
     if is_best:
         save_checkpoint(state, run_dir / "best.pt")
     save_checkpoint(state, run_dir / "last.pt")

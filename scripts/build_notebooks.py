@@ -125,8 +125,11 @@ NOTEBOOKS["02_train"] = [
 JDFD: a shared Xception encoder maps a face x to a latent vector v; a decoder reconstructs x
 from v while a shallow classifier predicts real/fake, trained end to end with
 L = β₁·CE + β₂·MSE (β₁ = 0.8, β₂ = 0.2), SGD (0.005 autoencoder, 0.0004 classifier),
-StepLR(5, 0.8), batch 4. The model is selected on the validation split only. A finished run is
-not retrained: running this notebook again just shows it.
+StepLR(5, 0.8), batch 4. The demo profile swaps the encoder for a light `resnet10t` at batch
+16, because Xception from random weights learns nothing within a 2-core CPU budget (the
+README's profile table gives the measurements). The model is selected on the validation split
+only. A finished run is not retrained: running this notebook again just shows it. Trained
+numbers vary between processors, so no output here is compared exactly by the tests.
 """),
     params(TRAIN_PARAMS),
     code('''
@@ -147,7 +150,7 @@ print(cfg.run_name)'''),
     md("Per-epoch log (`metrics.csv` in the run folder): the losses of Eq. 3-5 and the validation AUC."),
     code('''
 metrics = pd.read_csv(run_dir / "metrics.csv")
-print(browse.epoch_table(metrics).to_string(index=False))''', CHECK),
+print(browse.epoch_table(metrics).to_string(index=False))'''),
     code("browse.show(browse.training_curves(metrics))"),
     md("Validation faces next to their reconstructions by the decoder, and the per-pixel error."),
     code('''
@@ -173,13 +176,25 @@ labelled "paper"; on demo data the two are not comparable (see the README).
     params('''
 TRAIN_SETS = ["ffpp", "uadfv", "celebdf"]   # Table 2 rows
 TEST_SETS = ["ffpp", "uadfv", "celebdf"]    # Table 2 columns
-SEED = 0                                    # training seed'''),
+SEEDS = [0, 1, 2]                           # training seeds: every cell is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["jdfd"], ratios=[0.0], seed=SEED)'''),
-    md("**Table 2 (JDFD rows)**: frame-level AUC (%), ours beside the paper's."),
-    code("print(experiments.show_table(paths, \"table2\"))", CHECK),
-    md("Video-level AUC (mean frame score per video) and the other metrics, for reference."),
-    code("print(experiments.metric_table(results, variant=\"jdfd\").to_string(index=False))", CHECK),
+results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["jdfd"], ratios=[0.0], seeds=SEEDS)'''),
+    md("""**Table 2 (JDFD rows)**: frame-level AUC (%), ours as mean ± std over the training seeds,
+beside the paper's. Each metric file also holds a 95% bootstrap interval over test videos
+(`results/<profile>/metrics/*.json`, key `intervals`). Trained numbers differ slightly between
+processors: `./run_tests.sh` compares them with the committed ones within the seeds' spread
+(`python -m jdfd_lib check-results`), not here."""),
+    code("print(experiments.show_table(paths, \"table2\"))"),
+    md("Video-level AUC (mean frame score per video) and the other metrics, mean over seeds."),
+    code("print(experiments.metric_table(results, variant=\"jdfd\").to_string(index=False))"),
+    md("""**A trivial reference**: logistic regression on the face crops reduced to 8×8 pixels
+(scikit-learn), trained on the same train splits and tested on the same test splits, with a 95%
+bootstrap interval over test videos. If it came close to the CNNs, the demo task would be too
+easy for their numbers to mean anything."""),
+    code('''
+from jdfd_lib import trivial
+
+trivial.reference_with_intervals(paths.faces, TRAIN_SETS, TEST_SETS)'''),
     md("**Fig. 3**: ROC curves of the nine (train, test) pairs; U, F, C as in the paper."),
     code("browse.show_png(paths.results / \"fig3_roc.png\")"),
 ]
@@ -195,11 +210,14 @@ the difference measures what the unsupervised reconstruction branch adds.
     params('''
 TRAIN_SETS = ["uadfv", "ffpp", "celebdf"]   # Table 3 row groups
 TEST_SETS = ["uadfv", "ffpp", "celebdf"]    # Table 3 columns
-SEED = 0                                    # training seed'''),
+SEEDS = [0, 1, 2]                           # training seeds: every cell is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["baseline", "jdfd"], ratios=[0.0], seed=SEED)'''),
-    md("**Table 3**: frame-level AUC (%), Baseline and JDFD, ours beside the paper's."),
-    code("print(experiments.show_table(paths, \"table3\"))", CHECK),
+results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["baseline", "jdfd"], ratios=[0.0], seeds=SEEDS)'''),
+    md("**Table 3**: frame-level AUC (%), Baseline and JDFD, mean ± std over seeds, beside the paper's."),
+    code("print(experiments.show_table(paths, \"table3\"))"),
+    md("""**Is JDFD above its baseline?** For every cell, a paired t test over the seeds (the same
+seed trains both) says whether the difference exceeds its uncertainty."""),
+    code("print(experiments.show_table(paths, \"comparisons\"))"),
 ]
 
 NOTEBOOKS["05_unlabeled_augmentation"] = [
@@ -215,11 +233,13 @@ under the table); its exact bar heights are only in the figure.
 TRAIN_SET = "ffpp"                          # the paper trains on FF++ for Fig. 4
 RATIOS = [0.05, 0.10, 0.15]                 # unlabelled share from each other dataset
 TEST_SETS = ["ffpp", "uadfv", "celebdf"]    # Fig. 4 panels: the three test sets
-SEED = 0                                    # training seed'''),
+SEEDS = [0, 1, 2]                           # training seeds: every bar is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, [TRAIN_SET], TEST_SETS, variants=["jdfd"], ratios=[0.0, *RATIOS], seed=SEED)'''),
-    md("**Fig. 4 data**: frame-level AUC (%) per test set and unlabelled ratio (0% = Table 2's run)."),
-    code("print(experiments.show_table(paths, \"fig4\"))", CHECK),
+results = experiments.run_grid(PROFILE, paths, [TRAIN_SET], TEST_SETS, variants=["jdfd"], ratios=[0.0, *RATIOS], seeds=SEEDS)'''),
+    md("**Fig. 4 data**: frame-level AUC (%) per test set and unlabelled ratio (0% = Table 2's run), mean ± std over seeds."),
+    code("print(experiments.show_table(paths, \"fig4\"))"),
+    md("**Does unlabelled data change the AUC?** Each ratio against 0%, paired over seeds (with the JDFD-vs-baseline comparisons of notebook 04)."),
+    code("print(experiments.show_table(paths, \"comparisons\"))"),
     code("browse.show_png(paths.results / \"fig4_unlabeled.png\")"),
 ]
 

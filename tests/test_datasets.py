@@ -188,3 +188,25 @@ def test_demo_data_adapters(demo_root: Path, dataset: str) -> None:
     assert_disjoint(recs, identity_splits=("train", "val") if dataset == "celebdf"
                     else ds.SPLITS)
     assert len({(r.method, r.video) for r in recs}) == len(recs)
+
+
+def test_celebdf_split_file_sets_the_validation_carve(tmp_path: Path) -> None:
+    root = make_celebdf(tmp_path / "Celeb-DF-v2")
+    default = list_videos("celebdf", root)
+    (root / ds.CELEBDF_SPLIT_FILE).write_text(json.dumps({"val_fraction": 0.6, "seed": 0}))
+    carved = list_videos("celebdf", root)
+    n_val = {name: sum(r.split == "val" for r in recs)
+             for name, recs in (("default", default), ("carved", carved))}
+    assert n_val["carved"] > n_val["default"] > 0
+    assert list_videos("celebdf", root, val_fraction=0.1) == default  # arguments win
+    assert [r.split for r in carved if r.split == "test"] == [
+        r.split for r in default if r.split == "test"]  # the official test list is untouched
+
+
+@pytest.mark.parametrize("bad", [{"val_fraction": 1.5}, {"fraction": 0.2}, [0.2],
+                                 {"val_fraction": 0.2, "seed": "x"}])
+def test_celebdf_split_file_refuses_bad_settings(tmp_path: Path, bad) -> None:
+    root = make_celebdf(tmp_path / "Celeb-DF-v2")
+    (root / ds.CELEBDF_SPLIT_FILE).write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="jdfd_split.json"):
+        list_videos("celebdf", root)

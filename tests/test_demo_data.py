@@ -228,3 +228,28 @@ def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "ffpp: Deepfakes 6" in out and "uadfv: fake 1, real 1" in out
     with pytest.raises(ValueError, match="unknown demo size"):
         demo_data.generate_demo_data(tmp_path / "x", size="huge")
+
+
+def test_small_preset_gives_test_and_val_splits_that_can_measure(tmp_path: Path) -> None:
+    """The demo preset's planned layout, read by the real-data adapters (empty files stand in
+    for the videos): >= 40 test videos per dataset with both classes (FF++ with all four
+    methods) and >= 10 validation videos per class, so that neither the test AUCs nor the
+    model selection rest on a handful of videos."""
+    from jdfd_lib.demo_layout import write_metadata
+
+    size = SIZES["small"]
+    jobs = plan(size, 0)
+    write_metadata(tmp_path, size, 0, jobs)
+    for job in jobs:
+        for rel in job.outputs():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).touch()
+    for name in ("ffpp", "celebdf", "uadfv"):
+        records = list_videos(name, dataset_root(tmp_path, name))
+        count = {(s, y): sum(r.split == s and r.label == y for r in records)
+                 for s in ("val", "test") for y in (0, 1)}
+        assert count[("test", 0)] + count[("test", 1)] >= 40, (name, count)
+        assert min(count.values()) >= 10, (name, count)
+        if name == "ffpp":
+            assert {r.method for r in records if r.split == "test" and r.label} == set(
+                FFPP_METHODS)

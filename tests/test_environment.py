@@ -49,3 +49,26 @@ def test_same_packages_in_pyproject_and_environment() -> None:
 def test_environment_takes_dlib_from_conda_forge() -> None:
     text = (ROOT / "environment.yml").read_text()
     assert "conda-forge" in text and re.search(r"^\s*-\s+dlib\b", text, re.M)
+
+
+def test_constraints_pin_every_dependency_within_pyproject_ranges() -> None:
+    """constraints.txt (the exact environment bootstrap.sh builds) fits pyproject.toml."""
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and version and "+" not in version, f"not an exact pin: {line!r}"
+            assert _name(name) not in pins, f"pinned twice: {name}"
+            pins[_name(name)] = version
+    assert "jdfd" not in pins
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for text in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"python_version": "3.11"}):
+            continue  # the pins are resolved for CPython 3.11
+        name = _name(req.name)
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[name], prereleases=True), \
+            f"{name}=={pins[name]} is outside pyproject's {req.specifier}"

@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from jdfd_lib import evaluate as ev
+from jdfd_lib import stats
 from jdfd_lib.data import read_crop
 from jdfd_lib.index import index_path, write_index
 from jdfd_lib.scoring import ScoreSettings, forward_batch, score_paths, to_tensor
@@ -168,8 +169,14 @@ def test_evaluate_writes_files_whose_metrics_match_sklearn(tmp_path: Path, tiny_
     assert rec["index_sha256"] == ev.file_sha256(index_path(tmp_path / "faces" / "ffpp"))
     assert rec["split"] == "test" and rec["config"]["image_size"] == 32
     assert {"torch", "timm", "numpy", "sklearn", "dlib", "cv2", "python"} <= set(rec["versions"])
+    ci = rec["intervals"]  # bootstrap over the 4 test videos, stratified by class
+    assert ci == stats.bootstrap_interval(scores)
+    assert ci["n_boot"] == 1000 and ci["level"] == 0.95
+    assert 0 <= ci["frame_auc"][0] <= ci["frame_auc"][1] <= 1
     table = ev.load_results(out)
     assert table.loc[0, "run_name"] == "demo-jdfd-ffpp-u00-s0"
+    assert table.loc[0, "frame_auc_lo"] == ci["frame_auc"][0]
+    assert table.loc[0, "video_auc_hi"] == ci["video_auc"][1]
     assert table.loc[0, "frame_auc"] == pytest.approx(m["frame_auc"])
     assert table.loc[0, "n_frames"] == 12 and table.loc[0, "variant"] == "jdfd"
 

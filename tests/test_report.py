@@ -3,60 +3,88 @@
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from jdfd_lib import paper_reference, report
+from jdfd_lib import metrics, paper_reference, plot, report
 
 SETS = ("ffpp", "uadfv", "celebdf")
+SEEDS = (0, 1, 2)
+# JDFD minus Baseline (AUC points) per seed: constructed to be significant / within noise
+SIGNIFICANT = ("uadfv", "celebdf"), (6.0, 6.5, 5.5)
+NOISY = ("ffpp", "uadfv"), (3.0, -2.0, 1.0)
+DEFAULT_GAP = (2.0, -1.0, 2.0)  # mean 1, std 1.7: within noise with 3 seeds
 
 
-def _results() -> pd.DataFrame:
+def _row(variant: str, train: str, test: str, ratio: float, seed: int, auc: float) -> dict:
+    return {"run_name": f"demo-{variant}-{train}-u{round(ratio * 100):02d}-s{seed}",
+            "profile": "demo", "variant": variant, "train_dataset": train,
+            "unlabeled_ratio": ratio, "seed": seed, "test_dataset": test, "split": "test",
+            "frame_auc": auc, "video_auc": auc - 0.05, "ap": 0.5, "eer": 0.4, "acc": 0.5}
+
+
+def _results(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:
+    """JDFD cell k (train-major) scores 60 + 2k + seed points (mean 61 + 2k, std 1 over 3
+    seeds); the baseline lies below by the constructed gaps; the unlabelled runs on FF++
+    beat 0 % by 5.0, 6.0, 5.5 points on UADFV at 15 % and by 1, -1, 0.5 elsewhere."""
     rows = []
-    for k, (variant, train, test) in enumerate(itertools.product(("jdfd", "baseline"), SETS, SETS)):
-        rows.append({"run_name": f"demo-{variant}-{train}-u00-s0", "profile": "demo",
-                     "variant": variant, "train_dataset": train, "unlabeled_ratio": 0.0,
-                     "seed": 0, "test_dataset": test, "frame_auc": 0.5 + k / 100,
-                     "video_auc": 0.6, "ap": 0.5, "eer": 0.4, "acc": 0.5})
-    for ratio in (0.05, 0.10, 0.15):
-        for test in SETS:
-            rows.append({"run_name": f"demo-jdfd-ffpp-u{round(ratio * 100):02d}-s0",
-                         "profile": "demo", "variant": "jdfd", "train_dataset": "ffpp",
-                         "unlabeled_ratio": ratio, "seed": 0, "test_dataset": test,
-                         "frame_auc": 0.7 + ratio, "video_auc": 0.7, "ap": 0.5, "eer": 0.3,
-                         "acc": 0.6})
+    for seed in seeds:
+        for k, (train, test) in enumerate(itertools.product(SETS, SETS)):
+            jdfd = (60 + 2 * k + seed) / 100
+            gap = {SIGNIFICANT[0]: SIGNIFICANT[1], NOISY[0]: NOISY[1]}.get((train, test),
+                                                                         DEFAULT_GAP)
+            rows.append(_row("jdfd", train, test, 0.0, seed, jdfd))
+            rows.append(_row("baseline", train, test, 0.0, seed, jdfd - gap[seed] / 100))
+            if train != "ffpp":
+                continue
+            for ratio in report.UNLABELED_RATIOS:
+                up = (5.0, 6.0, 5.5) if (ratio, test) == (0.15, "uadfv") else (1.0, -1.0, 0.5)
+                rows.append(_row("jdfd", train, test, ratio, seed, jdfd + up[seed] / 100))
     return pd.DataFrame(rows)
 
 
-def test_table2_puts_ours_beside_the_paper() -> None:
+def test_table2_is_mean_and_std_over_seeds_beside_the_paper() -> None:
     t2 = report.table2(_results())
     assert len(t2) == 9
     row = t2[(t2["train"] == "uadfv") & (t2["test"] == "celebdf")].iloc[0]
-    # ours: jdfd, uadfv row is k = 1*3+2 = 5 -> 0.55 -> 55.0 %
-    assert row["ours_frame_auc"] == pytest.approx(55.0)
+    # cell k = 1 * 3 + 2 = 5: 70, 71, 72 points
+    assert row["ours_mean"] == pytest.approx(71.0) and row["ours_std"] == pytest.approx(1.0)
+    assert row["ours_n"] == 3
+    assert row["ours_video_mean"] == pytest.approx(66.0)  # video AUC 5 points lower
     assert row["paper_frame_auc"] == 64.9  # Table 2 as printed
+    assert "ours_frame_auc" not in t2
+
+
+def test_one_seed_gives_std_zero() -> None:
+    t2 = report.table2(_results(seeds=(0,)))
+    row = t2[(t2["train"] == "ffpp") & (t2["test"] == "ffpp")].iloc[0]
+    assert (row["ours_mean"], row["ours_std"], row["ours_n"]) == (60.0, 0.0, 1)
 
 
 def test_table3_keeps_the_papers_inconsistent_number_as_printed() -> None:
     t3 = report.table3(_results())
     jdfd = t3[(t3["train"] == "uadfv") & (t3["method"] == "JDFD") & (t3["test"] == "celebdf")]
     assert jdfd["paper_frame_auc"].iloc[0] == 65.2  # Table 3 says 65.2, Table 2 says 64.9
-    base = t3[(t3["train"] == "ffpp") & (t3["method"] == "Baseline") & (t3["test"] == "uadfv")]
-    # baseline rows come after the 9 jdfd rows: k = 9 + 1*3 ... ffpp is index 0 -> k = 9 + 1
-    assert base["ours_frame_auc"].iloc[0] == pytest.approx(60.0)
-    assert base["paper_frame_auc"].iloc[0] == 80.7
+    base = t3[(t3["train"] == "uadfv") & (t3["method"] == "Baseline") & (t3["test"] == "celebdf")]
+    # JDFD 71 on average, the baseline 6 points below
+    assert base["ours_mean"].iloc[0] == pytest.approx(65.0)
+    assert base["ours_std"].iloc[0] == pytest.approx(np.std([64, 64.5, 66.5], ddof=1))
+    assert base["paper_frame_auc"].iloc[0] == 63.7
 
 
 def test_unlabelled_runs_stay_out_of_tables_2_and_3() -> None:
     res = _results()
     t2 = report.table2(res)
     ffpp = t2[(t2["train"] == "ffpp") & (t2["test"] == "ffpp")]
-    assert ffpp["ours_frame_auc"].iloc[0] == pytest.approx(50.0)
+    assert ffpp["ours_mean"].iloc[0] == pytest.approx(61.0)
     f4 = report.fig4_table(res)
     assert sorted(f4["unlabeled_ratio"].unique()) == [0.0, 0.05, 0.10, 0.15]
-    assert f4[(f4["unlabeled_ratio"] == 0.15) & (f4["test_dataset"] == "uadfv")][
-        "frame_auc"].iloc[0] == pytest.approx(85.0)
+    hit = f4[(f4["unlabeled_ratio"] == 0.15) & (f4["test_dataset"] == "uadfv")].iloc[0]
+    assert hit["ours_mean"] == pytest.approx(63.0 + 5.5) and hit["ours_n"] == 3
 
 
 def test_duplicate_settings_are_refused() -> None:
@@ -65,21 +93,107 @@ def test_duplicate_settings_are_refused() -> None:
         report.table2(pd.concat([res, res.iloc[:1]]))
 
 
-def test_written_report_labels_both_sources(tmp_path) -> None:
-    report.write_report(_results(), tmp_path / "demo", "demo")
-    md = (tmp_path / "demo" / "table2.md").read_text()
+def test_comparisons_separate_a_real_difference_from_noise() -> None:
+    comp = report.comparisons(_results())
+    assert list(comp.columns) == report.COMPARISON_COLUMNS
+    assert len(comp) == 9 + 9  # every Table 3 cell, every (ratio, test set) of Fig. 4
+    dec = comp[comp["setting"] == "decoder: JDFD vs Baseline"].set_index(["train", "test"])
+    sig = dec.loc[SIGNIFICANT[0]]
+    assert sig["mean"] == pytest.approx(6.0) and sig["n"] == 3 and sig["significant"]
+    assert sig["sentence"].startswith("JDFD above Baseline on UADFV -> Celeb-DF by 6.0 ± 0.5 ")
+    assert sig["sentence"].endswith(": significant")
+    noisy = dec.loc[NOISY[0]]
+    assert noisy["mean"] == pytest.approx(2 / 3) and not noisy["significant"]
+    assert noisy["sentence"].endswith(": within noise")
+    unl = comp[comp["setting"] == "unlabelled: 15% vs 0%"].set_index("test")
+    assert unl.loc["uadfv", "significant"] and not unl.loc["ffpp", "significant"]
+    assert unl.loc["uadfv", "sentence"].startswith(
+        "JDFD + 15% unlabelled above JDFD + 0% on FF++ -> UADFV by 5.5 ± 0.5 points")
+
+
+def test_comparisons_need_two_seeds() -> None:
+    comp = report.comparisons(_results(seeds=(0,)))
+    assert len(comp) == 18 and (comp["n"] == 1).all() and comp["mean"].isna().all()
+    md = report.comparisons_markdown(comp, _results(seeds=(0,)), "demo")
+    assert "needs at least 2 training seeds" in md
+
+
+def _write_metric_files(folder: Path, results: pd.DataFrame) -> None:
+    """The JSON, scores and ROC files evaluate writes, for every row of ``results``."""
+    folder.mkdir(parents=True)
+    for i, r in enumerate(results.itertuples()):
+        rng = np.random.default_rng(i)
+        labels = np.repeat([0, 1], 20)
+        scores = pd.DataFrame({"dataset": r.test_dataset, "method": "m",
+                               "video": [f"v{j // 4}" for j in range(40)], "frame": 0,
+                               "label": labels, "score": rng.normal(labels * r.frame_auc, 1)})
+        stem = folder / f"{r.run_name}__{r.test_dataset}"
+        scores.to_csv(f"{stem}_scores.csv", index=False)
+        metrics.roc_points(labels, scores["score"]).to_csv(f"{stem}_roc.csv", index=False)
+        rec = {k: getattr(r, k) for k in ("run_name", "profile", "variant", "train_dataset",
+                                          "unlabeled_ratio", "seed", "test_dataset", "split")}
+        m = {k: getattr(r, k) for k in ("frame_auc", "video_auc", "ap", "eer", "acc")}
+        rec.update(metrics=m, checkpoint={"path": f"runs/{r.run_name}/best.pt"},
+                   intervals={"frame_auc": [r.frame_auc - 0.1, r.frame_auc + 0.1],
+                              "video_auc": [0.4, 0.9]})
+        Path(f"{stem}.json").write_text(json.dumps(rec))
+
+
+def test_written_report_over_three_seeds(tmp_path: Path) -> None:
+    _write_metric_files(tmp_path / "metrics", _results())
+    res = report.write_all("demo", tmp_path / "metrics", tmp_path / "demo")
+    assert len(res) == 3 * (18 + 9) and res["frame_auc_lo"].notna().all()
+    out = tmp_path / "demo"
+    md = (out / "table2.md").read_text()
     assert "FF++ (ours)" in md and "FF++ (paper)" in md and "98.2" in md
+    assert "71.0 ± 1.0" in md and "over 3 training seeds" in md
+    csv = pd.read_csv(out / "table2.csv")
+    assert {"ours_mean", "ours_std", "ours_n", "paper_frame_auc"} <= set(csv.columns)
+    assert pd.api.types.is_float_dtype(csv["ours_mean"]) and (csv["ours_n"] == 3).all()
+    assert "65.0 ± 1.3" in (out / "table3.md").read_text()
+    f4 = pd.read_csv(out / "fig4.csv")
+    assert list(f4.columns) == ["unlabeled_ratio", "test_dataset", *report.OURS]
+    assert "68.5 ± 1.3" in (out / "fig4.md").read_text()
+    comp = pd.read_csv(out / "comparisons.csv")
+    assert list(comp.columns) == report.COMPARISON_COLUMNS
+    text = (out / "comparisons.md").read_text()
+    assert "- JDFD above Baseline on UADFV -> Celeb-DF by 6.0 ± 0.5 points" in text
+    assert text.count(": significant") == 2 and text.count(": within noise") == 16
+    for png in ("fig3_roc.png", "fig4_unlabeled.png"):
+        assert (out / png).stat().st_size > 10_000
+    block = report.readme_block(out)
+    assert block.index("Fig. 4 data") < block.index("Comparisons over training seeds")
     report.write_paper_reference(tmp_path / "paper_reference")
     ref = pd.read_csv(tmp_path / "paper_reference" / "table2.csv")
     assert len(ref) == len(paper_reference.TABLE2)
     assert (tmp_path / "paper_reference" / "fig4_statements.md").read_text().count("- ") == 4
 
 
+def test_written_report_with_one_seed_says_so(tmp_path: Path) -> None:
+    res = _results(seeds=(0,)).assign(frame_auc_lo=float("nan"))  # a file without intervals
+    report.write_report(res, tmp_path, "demo")
+    strict = json.loads((tmp_path / "metrics.json").read_text(),
+                        parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    assert strict[0]["frame_auc_lo"] is None and strict[0]["seed"] == 0
+    assert "60.0 ± 0.0" in (tmp_path / "table2.md").read_text()
+    assert "over 1 training seed " in (tmp_path / "table2.md").read_text()
+    assert "needs at least 2 training seeds" in (tmp_path / "comparisons.md").read_text()
+
+
+def test_mean_roc_by_hand() -> None:
+    perfect = pd.DataFrame({"fpr": [0.0, 0.0, 1.0], "tpr": [0.0, 1.0, 1.0]})
+    chance = pd.DataFrame({"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
+    grid = np.array([0.0, 0.5, 1.0])
+    mean, std = plot.mean_roc([perfect, chance], grid)
+    np.testing.assert_allclose(mean, [0.0, 0.75, 1.0])
+    np.testing.assert_allclose(std, [0.0, np.std([1.0, 0.5], ddof=1), 0.0])
+    _, one = plot.mean_roc([chance], grid)
+    np.testing.assert_array_equal(one, 0.0)
+
+
 def test_readme_shows_the_committed_demo_results() -> None:
     """The README's results section is the committed demo tables, never typed in by hand
     (after a new demo run: ``python -m jdfd_lib report ... --readme README.md``)."""
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text()
     block = report.readme_block(root / "results" / "demo")
@@ -90,7 +204,7 @@ def test_readme_shows_the_committed_demo_results() -> None:
 def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     out = tmp_path / "results" / "demo"
     out.mkdir(parents=True)
-    for name in ("table2", "table3", "fig4"):
+    for name in ("table2", "table3", "fig4", "comparisons"):
         (out / f"{name}.md").write_text(f"## {name} title\n\n| a |\n|---|\n| 1 |\n")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_BEGIN}\nold\n{report.README_END}\noutro\n")
@@ -98,6 +212,7 @@ def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert "#### table3 title" in text
+    assert text.index("#### fig4 title") < text.index("#### comparisons title")
     assert not report.sync_readme(readme, out)  # idempotent
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="README.md.*markers"):

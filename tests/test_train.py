@@ -71,7 +71,8 @@ def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cfg(faces: Path, out: Path, **kw) -> TrainConfig:
     kw = {"image_size": SIZE, "decoder_channels": (32, 16, 8), "epochs": 3,
-          "max_frames_per_video": None, "faces_root": str(faces), "out_dir": str(out), **kw}
+          "max_frames_per_video": None, "samples_per_epoch": None, "faces_root": str(faces),
+          "out_dir": str(out), **kw}
     return config_from_overrides("demo", **kw)
 
 
@@ -293,3 +294,28 @@ def test_identity_rule_follows_the_dataset(dataset: str, test_may_share: bool) -
     else:
         with pytest.raises(ValueError, match="identity"):
             check_disjoint(shared_with_test, "x/index.csv")
+
+
+@pytest.mark.slow
+def test_demo_profile_brings_the_loss_down_on_demo_crops(demo_faces, tmp_path) -> None:
+    """The demo profile as run_all.sh trains it (encoder, batch, learning rates, 64 px), on
+    real crops of the generated demo data, for a few seconds: the cross-entropy must fall
+    clearly (a broken loss, optimiser or label path leaves it near ln 2 = 0.69)."""
+    faces_root = demo_faces["ffpp"].parent
+    cfg = config_from_overrides("demo", faces_root=str(faces_root), out_dir=str(tmp_path),
+                                epochs=5, samples_per_epoch=64, max_frames_per_video=None)
+    log = pd.read_csv(train(cfg, progress=False) / "metrics.csv")
+    assert log["train_ce"].iloc[-1] < 0.6 * log["train_ce"].iloc[0], log
+    assert log["train_rec"].iloc[-1] < log["train_rec"].iloc[0], log
+
+
+def test_samples_per_epoch_draws_whole_balanced_passes() -> None:
+    labels = np.array([0] * 3 + [1] * 9)
+    sampler = EpochSampler(labels, seed=0, balance=True, samples=40)
+    order = np.array(list(sampler))
+    assert len(order) == len(sampler) == 40
+    first = order[:18]  # one balanced pass: every fake once, the 3 reals 3 times each
+    assert sorted(np.bincount(first, minlength=12)[3:]) == [1] * 9
+    assert np.bincount(first, minlength=12)[:3].tolist() == [3, 3, 3]
+    sampler.set_epoch(1)
+    assert list(sampler) != order.tolist()  # another order each epoch

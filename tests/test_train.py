@@ -71,7 +71,8 @@ def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cfg(faces: Path, out: Path, **kw) -> TrainConfig:
     kw = {"image_size": SIZE, "decoder_channels": (32, 16, 8), "epochs": 3,
-          "max_frames_per_video": None, "samples_per_epoch": None, "faces_root": str(faces),
+          "max_frames_per_video": None, "samples_per_epoch": None, "stop_at_val_auc": None,
+          "lr_step_size": 5, "lr_gamma": 0.8, "faces_root": str(faces),
           "out_dir": str(out), **kw}
     return config_from_overrides("demo", **kw)
 

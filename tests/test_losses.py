@@ -81,7 +81,8 @@ def _step(model, x, labels, mask):
 
 def test_hidden_labels_cannot_change_the_weights() -> None:
     torch.manual_seed(0)
-    cfg = config_from_overrides("demo", image_size=32, decoder_channels=(16, 8, 8))
+    cfg = config_from_overrides("demo", encoder="legacy_xception", image_size=32,
+                                decoder_channels=(16, 8, 8))
     base = build_model(cfg).train()
     x = torch.randn(4, 3, 32, 32)
     mask = torch.tensor([True, True, False, False])

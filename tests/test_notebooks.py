@@ -58,7 +58,15 @@ def test_code_is_thin(path: Path) -> None:
                 assert node.module and not node.module.startswith("sklearn"), "no metric code"
 
 
-def test_result_cells_are_checked_by_nbval() -> None:
+def test_exact_checks_only_where_outputs_are_machine_independent() -> None:
+    """nbval compares the data and extraction summaries exactly (they reproduce byte for
+    byte); trained numbers differ between processors, so no training notebook has an exactly
+    compared cell, and run_tests.sh compares them with check-results within the seeds'
+    spread instead."""
     checked = {p.stem for p in NOTEBOOKS for c in _cells(p)
                if "nbval-check-output" in c.get("metadata", {}).get("tags", [])}
-    assert {"03_cross_dataset", "04_decoder_ablation", "05_unlabeled_augmentation"} <= checked
+    assert {"00_demo_data", "01_preprocess"} <= checked
+    assert not checked & {"02_train", "03_cross_dataset", "04_decoder_ablation",
+                          "05_unlabeled_augmentation", "06_explore"}
+    script = (ROOT / "run_tests.sh").read_text()
+    assert "jdfd_lib check-results" in script and "--nbval-lax" in script

@@ -151,7 +151,7 @@ _PROFILES: dict[str, dict[str, Any]] = {
         # nothing in the budget (train CE 0.719 -> 0.700 in 3 epochs, ~17 img/s at batch 4);
         # resnet10t learns the demo task in a few epochs at ~170 img/s (batch 16, 64 px).
         encoder="resnet10t",
-        batch_size=16,  # 2.4x the img/s of batch 4 on 2 cores, and no slower to learn per image
+        batch_size=16,  # 1.9x the img/s of batch 4 on 2 cores, and no slower to learn per image
         # lr: batch 16 is 4x the paper's, and the linear scaling rule would scale its lr 4x;
         # 0.01 for both groups, halved every 2 epochs (the paper's StepLR(5, 0.8) never
         # decays within 6 short epochs). Measured on val (README, Profiles): the paper's

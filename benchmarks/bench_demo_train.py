@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pandas as pd
 import torch
+from bench_train import write_crops  # this folder: run as benchmarks/bench_demo_train.py
 from torch.utils.data import DataLoader
 
 from jdfd_lib.config import TrainConfig, config_from_overrides
@@ -30,17 +29,6 @@ from jdfd_lib.model import build_model
 from jdfd_lib.train import make_optimizer
 
 BEFORE = dict(encoder="legacy_xception", batch_size=4, decoder_channels=(256, 128, 64, 32))
-
-
-def write_crops(folder: Path, n: int, size: int = 128) -> pd.DataFrame:
-    """``n`` random PNG crops and their index rows (half real, half fake)."""
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(n):
-        path = folder / f"{i:04d}.png"
-        cv2.imwrite(str(path), rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
-        paths.append(str(path))
-    return pd.DataFrame({"abs_path": paths, "label": np.arange(n) % 2})
 
 
 def step_rate(cfg: TrainConfig, rows: pd.DataFrame, steps: int) -> float:
@@ -78,7 +66,7 @@ def main() -> None:
         "demo")}
     best = dict.fromkeys(cfgs, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = write_crops(Path(tmp), 64)
+        rows = write_crops(Path(tmp), 64, 128)
         for _ in range(args.rounds):
             for name, cfg in cfgs.items():
                 # the same number of images for both: 16 / batch_size steps per batch of 16

@@ -38,6 +38,7 @@ from jdfd_lib.demo_layout import (
     write_metadata,
     write_text,
 )
+from jdfd_lib.errors import ignore_sigint, option, positive_int
 from jdfd_lib.face_model import (
     Identity,
     Pose,
@@ -103,7 +104,11 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
     else:
         ctx = multiprocessing.get_context("spawn")  # safe beside threads (e.g. in Jupyter)
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-            list(pool.map(run_job, *zip(*args, strict=True)))
+            try:
+                list(pool.map(run_job, *zip(*args, strict=True)))
+            except BaseException:  # Ctrl-C: drop the queued videos, keep the finished ones
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     summary = {**wanted, "frames_per_video": preset.n_frames, "videos": _count(jobs),
                "seconds": round(time.perf_counter() - start, 2)}
     write_text(out / MARKER, json.dumps(summary, indent=1))
@@ -132,7 +137,8 @@ def _check_existing(out: Path, wanted: dict, overwrite: bool) -> dict | None:
     if not overwrite:
         raise FileExistsError(f"{out}: holds demo data of size {previous['size']!r} and seed "
                               f"{previous['seed']}, not size {wanted['size']!r} and seed "
-                              f"{wanted['seed']}; pass overwrite=True (--overwrite) to replace it")
+                              f"{wanted['seed']}; pass {option('overwrite=True', '--overwrite')} "
+                              "to replace it")
     for p in present:
         shutil.rmtree(p)
     marker.unlink(missing_ok=True)
@@ -160,6 +166,7 @@ def _category(path: str) -> str:
 
 def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already
+    ignore_sigint()
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -253,7 +260,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="small", choices=sorted(SIZES),
                         help="size preset (default: small)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=positive_int, default=1,
                         help="parallel processes, one video at a time each (default: 1)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace demo data of another size or seed in --out")

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, Sampler
 
 from jdfd_lib.config import DATASETS
 from jdfd_lib.datasets import IDENTITY_DISJOINT_SPLITS, SPLITS
-from jdfd_lib.index import index_path, read_index
+from jdfd_lib.index import index_path, read_index, repair_hint
 
 UNLABELLED = -1  # label value stored for foreign images whose label is hidden
 
@@ -37,13 +37,15 @@ def read_crop(path: str | os.PathLike) -> np.ndarray:
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: the file cannot be decoded as an image.
+        Both messages name the prepare command that extracts the crop's video again.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: face crop listed in the index is missing; "
-                                "re-run `python -m jdfd_lib prepare`")
+                                f"{repair_hint(path, verify=False)}")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG)")
+    if image is None:  # --verify: prepare decodes every crop and redoes the broken videos
+        raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG); "
+                         f"{repair_hint(path, verify=True)}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -290,12 +292,14 @@ def check_files(df: pd.DataFrame, where: str | os.PathLike) -> None:
     """Refuse rows whose crop file is missing (names the index and one missing file).
 
     Raises:
-        FileNotFoundError: at least one listed crop does not exist.
+        FileNotFoundError: at least one listed crop does not exist (names the prepare
+            command that extracts their videos again).
     """
     missing = df.loc[~df["abs_path"].map(os.path.isfile), "abs_path"]
     if len(missing):
         raise FileNotFoundError(f"{where}: {len(missing)} of {len(df)} listed crops are missing, "
-                                f"e.g. {missing.iloc[0]}; re-run `python -m jdfd_lib prepare`")
+                                f"e.g. {missing.iloc[0]}; to extract their videos again, "
+                                f"{repair_hint(missing.iloc[0], verify=False)}")
 
 
 def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled_ratio: float,

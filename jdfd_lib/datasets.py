@@ -7,15 +7,16 @@ videos which must stay in one split:
 - FF++: official pair lists ``train.json`` / ``val.json`` / ``test.json``; identity = the pair.
 - Celeb-DF v2: test = ``List_of_testing_videos.txt``; val carved from the rest by a seeded,
   identity-grouped rule; identity = the target identity (``YouTube-real``: the video).
-- UADFV: no official split exists, so a seeded video-level split is written once to a JSON
-  split file and read back afterwards; identity = the real video id.
+- UADFV: no official split exists, so a seeded video-level split is drawn once and kept in a
+  JSON split file (never written into the dataset folder); identity = the real video id.
+
+The split files themselves are read, drawn and checked in :mod:`jdfd_lib.splits`: a split
+file naming videos absent from the folder is refused unless ``allow_missing=True``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import re
 import warnings
 from collections import defaultdict
@@ -23,8 +24,37 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jdfd_lib.splits import (
+    CELEBDF_SPLIT_FILE,
+    CELEBDF_TEST_LIST,
+    CELEBDF_VAL_FRACTION,
+    DEFAULT_SEED,
+    SPLITS,
+    UADFV_FRACTIONS,
+    UADFV_OUT_SPLIT_FILE,
+    UADFV_SPLIT_FILE,
+    carve_val,
+    celebdf_split_settings,
+    check_absent,
+    draw_uadfv_split,
+    ffpp_absent,
+    ffpp_split_map,
+    read_celebdf_test_list,
+    read_ffpp_pairs,
+    uadfv_split,
+    uadfv_split_file,
+)
+
+__all__ = [
+    "DATASET_DIRS", "SPLITS", "IDENTITY_DISJOINT_SPLITS", "VIDEO_SUFFIXES", "FFPP_METHODS",
+    "FFPP_COMPRESSIONS", "FFPP_ORIGINAL", "CELEBDF_REAL", "CELEBDF_FAKE", "CELEBDF_TEST_LIST",
+    "CELEBDF_VAL_FRACTION", "CELEBDF_SPLIT_FILE", "UADFV_SPLIT_FILE", "UADFV_OUT_SPLIT_FILE",
+    "UADFV_FRACTIONS", "DEFAULT_SEED", "VideoRecord", "VideoList", "dataset_root",
+    "list_videos", "assert_disjoint", "list_ffpp", "list_celebdf", "list_uadfv",
+    "celebdf_split_settings", "draw_uadfv_split",
+]
+
 DATASET_DIRS = {"ffpp": "FaceForensics++", "celebdf": "Celeb-DF-v2", "uadfv": "UADFV"}
-SPLITS = ("train", "val", "test")
 # The splits whose identity groups never overlap, per dataset. Celeb-DF v2's official test
 # list holds videos of identities that also appear in its other videos, so only its train and
 # val parts (carved here) are kept identity-disjoint; videos stay disjoint everywhere.
@@ -37,17 +67,6 @@ FFPP_ORIGINAL = "original"
 
 CELEBDF_REAL = ("Celeb-real", "YouTube-real")
 CELEBDF_FAKE = "Celeb-synthesis"
-CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
-# Share of the non-test Celeb-DF videos held out for validation (not stated in the paper).
-CELEBDF_VAL_FRACTION = 0.1
-
-UADFV_SPLIT_FILE = "jdfd_split.json"
-# Optional settings of the Celeb-DF validation carve, in the Celeb-DF-v2 folder:
-# {"val_fraction": 0.1, "seed": 0} (the demo data writes one: its videos are few).
-CELEBDF_SPLIT_FILE = "jdfd_split.json"
-# UADFV has no official split; test 0.15 matches the paper's Table 1 (1740 of 11621 real faces).
-UADFV_FRACTIONS = {"train": 0.75, "val": 0.10, "test": 0.15}
-DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,15 @@ class VideoRecord:
     identity: str  # videos sharing this key must share a split
 
 
+class VideoList(list):
+    """The records of :func:`list_videos`, plus ``absent``: the videos a split file names
+    but the folder lacks (``method/video``; non-empty only with ``allow_missing=True``)."""
+
+    def __init__(self, records: Iterable[VideoRecord] = (), absent: Sequence[str] = ()):
+        super().__init__(records)
+        self.absent = list(absent)
+
+
 def dataset_root(data_root: str | os.PathLike, key: str) -> Path:
     """Return ``data_root / DATASET_DIRS[key]``.
 
@@ -74,16 +102,20 @@ def dataset_root(data_root: str | os.PathLike, key: str) -> Path:
     return Path(data_root) / DATASET_DIRS[key]
 
 
-def list_videos(dataset: str, root: str | os.PathLike, **options) -> list[VideoRecord]:
+def list_videos(dataset: str, root: str | os.PathLike, **options) -> VideoList:
     """List the videos of ``dataset`` found under ``root``.
 
     Args:
         dataset: "ffpp", "celebdf" or "uadfv".
         root: the dataset's own folder (see :func:`dataset_root`).
-        **options: passed to :func:`list_ffpp`, :func:`list_celebdf` or :func:`list_uadfv`.
+        **options: passed to :func:`list_ffpp`, :func:`list_celebdf` or :func:`list_uadfv`
+            (all take ``allow_missing``).
 
     Returns:
         Records sorted by (method, video), with disjoint splits.
+
+    Raises:
+        UserError: a split file names videos absent from ``root`` (unless ``allow_missing``).
     """
     readers = {"ffpp": list_ffpp, "celebdf": list_celebdf, "uadfv": list_uadfv}
     if dataset not in readers:
@@ -134,51 +166,31 @@ def _videos_in(folder: Path, expected: str) -> list[Path]:
     return videos
 
 
-def _finish(records: list[VideoRecord], **check) -> list[VideoRecord]:
+def _finish(records: list[VideoRecord], absent: Sequence[str] = (), **check) -> VideoList:
     records.sort(key=lambda r: (r.method, r.video))
     assert_disjoint(records, **check)
-    return records
+    return VideoList(records, absent)
+
+
 
 
 # --------------------------------------------------------------------------- FF++
-def _find_split_file(root: Path, name: str) -> Path:
-    for candidate in (root / "splits" / name, root / name):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{root / 'splits' / name}: FF++ official split list not found "
-                            f"(also looked for {root / name}); expected a JSON list of "
-                            f'["a", "b"] pairs')
-
-
-def _ffpp_split_map(root: Path) -> dict[str, tuple[str, str]]:
-    """Video id ("000", "000_003") -> (split, pair identity) from the official pair lists."""
-    mapping: dict[str, tuple[str, str]] = {}
-    for split in SPLITS:
-        path = _find_split_file(root, f"{split}.json")
-        pairs = json.loads(path.read_text())
-        if not isinstance(pairs, list) or not all(
-                isinstance(p, list) and len(p) == 2 for p in pairs):
-            raise ValueError(f"{path}: expected a JSON list of [\"a\", \"b\"] pairs")
-        for a, b in pairs:
-            identity = "_".join(sorted((str(a), str(b))))
-            for vid in (str(a), str(b), f"{a}_{b}", f"{b}_{a}"):
-                if vid in mapping and mapping[vid][0] != split:
-                    raise ValueError(f"{path}: video {vid} is also in split {mapping[vid][0]}")
-                mapping[vid] = (split, identity)
-    return mapping
-
-
 def list_ffpp(root: str | os.PathLike, compression: str = "c23",
-              methods: Sequence[str] = FFPP_METHODS) -> list[VideoRecord]:
+              methods: Sequence[str] = FFPP_METHODS, allow_missing: bool = False) -> VideoList:
     """List FaceForensics++ originals and manipulations with their official splits.
 
     Args:
         root: the ``FaceForensics++`` folder.
         compression: "c23" (the paper's), "c40" or "raw".
         methods: manipulations to include, from :data:`FFPP_METHODS`.
+        allow_missing: go on (with a warning) when a pair list names absent videos.
 
     Returns:
         Records; videos named in no official pair are left out with a warning.
+
+    Raises:
+        UserError: a pair ``[a, b]`` lacks original ``a`` or ``b``, or ``a_b`` or ``b_a`` of
+            an included method (unless ``allow_missing``).
     """
     root = _existing_dir(Path(root), "the FaceForensics++ dataset folder")
     if compression not in FFPP_COMPRESSIONS:
@@ -187,13 +199,22 @@ def list_ffpp(root: str | os.PathLike, compression: str = "c23",
     unknown = set(methods) - set(FFPP_METHODS)
     if unknown:
         raise ValueError(f"unknown FF++ methods {sorted(unknown)}; expected {FFPP_METHODS}")
-    split_of = _ffpp_split_map(root)
+    pair_files = read_ffpp_pairs(root)
+    split_of = ffpp_split_map(pair_files)
     folders = {FFPP_ORIGINAL: root / "original_sequences" / "youtube" / compression / "videos"}
     for m in methods:
         folders[m] = root / "manipulated_sequences" / m / compression / "videos"
+    found = {method: _videos_in(folder, f"FF++ {method} videos ({compression})")
+             for method, folder in folders.items()}
+    expected = (f"each pair [a, b] to have a and b in {folders[FFPP_ORIGINAL].relative_to(root)}"
+                f" and a_b, b_a in manipulated_sequences/<method>/{compression}/videos for "
+                f"{', '.join(methods)}")
+    absent = check_absent(ffpp_absent(pair_files, {m: {p.stem for p in paths} for m, paths
+                                                   in found.items()}, FFPP_ORIGINAL),
+                          root, expected, allow_missing)
     records, unlisted = [], []
-    for method, folder in folders.items():
-        for path in _videos_in(folder, f"FF++ {method} videos ({compression})"):
+    for method, paths in found.items():
+        for path in paths:
             if path.stem not in split_of:
                 unlisted.append(path)
                 continue
@@ -203,7 +224,7 @@ def list_ffpp(root: str | os.PathLike, compression: str = "c23",
     if unlisted:
         warnings.warn(f"{root}: {len(unlisted)} FF++ videos are in no official split and are "
                       f"left out (first: {unlisted[0]})", stacklevel=2)
-    return _finish(records)
+    return _finish(records, absent)
 
 
 # --------------------------------------------------------------------------- Celeb-DF v2
@@ -218,67 +239,8 @@ def _celebdf_identity(method: str, video: str) -> str:
     return match.group(1) if match else f"{method}/{video}"
 
 
-def _celebdf_test_list(root: Path) -> set[str]:
-    """Relative paths of the official test videos; list labels checked against folders."""
-    path = root / CELEBDF_TEST_LIST
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: Celeb-DF v2 test list not found; expected lines "
-                                f"'1 Celeb-real/id0_0000.mp4' (1 = real, 0 = fake)")
-    tests = set()
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 2 or parts[0] not in ("0", "1"):
-            raise ValueError(f"{path}:{n}: expected '<0|1> <folder>/<video>', got {line!r}")
-        folder = parts[1].split("/")[0]
-        list_real = parts[0] == "1"  # the list's convention: 1 = real (ours: 0 = real)
-        if list_real != (folder in CELEBDF_REAL) or folder not in (*CELEBDF_REAL, CELEBDF_FAKE):
-            raise ValueError(f"{path}:{n}: label {parts[0]} disagrees with folder {folder!r} "
-                             f"(the list uses 1 = real for {CELEBDF_REAL}, 0 = fake)")
-        if not (root / parts[1]).is_file():
-            raise FileNotFoundError(f"{root / parts[1]}: listed in {path} but missing")
-        tests.add(parts[1])
-    if not tests:
-        raise ValueError(f"{path}: empty; expected the official test video list")
-    return tests
-
-
-def _carve_val(identities: Sequence[str], counts: dict[str, int], fraction: float,
-               seed: int) -> set[str]:
-    """Seeded choice of whole identity groups holding about ``fraction`` of the videos."""
-    order = sorted(identities)
-    random.Random(seed).shuffle(order)
-    target, chosen, total = fraction * sum(counts.values()), set(), 0
-    for identity in order:
-        if total >= target or len(chosen) == len(order) - 1:
-            break
-        chosen.add(identity)
-        total += counts[identity]
-    return chosen
-
-
-def celebdf_split_settings(root: Path) -> dict:
-    """The validation-carve settings of ``root / jdfd_split.json``, or {} when absent.
-
-    Raises:
-        ValueError: the file is not ``{"val_fraction": float in (0, 1), "seed": int}``.
-    """
-    path = root / CELEBDF_SPLIT_FILE
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text())
-    ok = (isinstance(data, dict) and set(data) <= {"val_fraction", "seed"}
-          and 0 < float(data.get("val_fraction", CELEBDF_VAL_FRACTION)) < 1
-          and isinstance(data.get("seed", 0), int))
-    if not ok:
-        raise ValueError(f"{path}: expected {{\"val_fraction\": a number in (0, 1), "
-                         f"\"seed\": an integer}}, got {data}")
-    return data
-
-
 def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
-                 seed: int | None = None) -> list[VideoRecord]:
+                 seed: int | None = None, allow_missing: bool = False) -> VideoList:
     """List Celeb-DF v2 videos: the official test list, and train/val from the rest.
 
     Args:
@@ -287,9 +249,13 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
             identity groups (default: ``jdfd_split.json`` in ``root`` if present, else
             :data:`CELEBDF_VAL_FRACTION`).
         seed: seed of the validation draw (default: that file's, else 0).
+        allow_missing: go on (with a warning) when the test list names absent videos.
 
     Returns:
         Records; train and val never share an identity, test is the official list.
+
+    Raises:
+        UserError: the test list names absent videos (unless ``allow_missing``).
     """
     root = _existing_dir(Path(root), "the Celeb-DF-v2 dataset folder")
     settings = celebdf_split_settings(root)
@@ -298,7 +264,11 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
     seed = settings.get("seed", DEFAULT_SEED) if seed is None else seed
     folders = {m: _videos_in(root / m, f"Celeb-DF v2 {m} videos")
                for m in (*CELEBDF_REAL, CELEBDF_FAKE)}
-    tests = _celebdf_test_list(root)
+    list_path, listed = read_celebdf_test_list(root, CELEBDF_REAL, CELEBDF_FAKE)
+    absent = check_absent({list_path: [t for t in listed if not (root / t).is_file()]}, root,
+                          "every video of the test list under the dataset folder",
+                          allow_missing)
+    tests = set(listed)
     rows = []
     for method, paths in folders.items():
         for path in paths:
@@ -307,80 +277,62 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
     counts: dict[str, int] = defaultdict(int)
     for _, _, identity, is_test in rows:
         counts[identity] += not is_test
-    val_ids = _carve_val([i for i, c in counts.items() if c], counts, val_fraction, seed)
+    val_ids = carve_val([i for i, c in counts.items() if c], counts, val_fraction, seed)
     records = [
         VideoRecord("celebdf", method, path.stem, path, int(method == CELEBDF_FAKE),
                     "test" if is_test else ("val" if identity in val_ids else "train"), identity)
         for method, path, identity, is_test in rows
     ]
-    return _finish(records, identity_splits=IDENTITY_DISJOINT_SPLITS["celebdf"])
+    return _finish(records, absent, identity_splits=IDENTITY_DISJOINT_SPLITS["celebdf"])
 
 
 # --------------------------------------------------------------------------- UADFV
-def draw_uadfv_split(ids: Sequence[str], fractions: dict[str, float],
-                     seed: int) -> dict[str, list[str]]:
-    """Seeded video-level split of UADFV ids: split -> sorted ids, shares ``fractions``."""
-    if set(fractions) != set(SPLITS) or abs(sum(fractions.values()) - 1) > 1e-6:
-        raise ValueError(f"UADFV fractions must give {SPLITS} summing to 1, got {fractions}")
-    order = sorted(ids)
-    random.Random(seed).shuffle(order)
-    n = len(order)
-    # at least one video per split when there are enough of them
-    n_test = max(int(n >= 3), round(fractions["test"] * n))
-    n_val = max(int(n >= 3), round(fractions["val"] * n))
-    return {"test": sorted(order[:n_test]), "val": sorted(order[n_test:n_test + n_val]),
-            "train": sorted(order[n_test + n_val:])}
-
-
-def _uadfv_split(path: Path, ids: Sequence[str], fractions: dict[str, float],
-                 seed: int) -> dict[str, str]:
-    """Video id -> split, read from ``path`` or drawn and written there on first use."""
-    if path.is_file():
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict) or set(data.get("splits", {})) != set(SPLITS):
-            raise ValueError(f"{path}: expected {{'splits': {{'train': [...], 'val': [...], "
-                             f"'test': [...]}}}}")
-        splits = data["splits"]
-    else:
-        splits = draw_uadfv_split(ids, fractions, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seed": seed, "fractions": fractions, "splits": splits},
-                                  indent=1))
-        os.replace(tmp, path)
-    split_of = {vid: s for s, vids in splits.items() for vid in vids}
-    missing = sorted(set(ids) - set(split_of))
-    if missing:
-        raise ValueError(f"{path}: videos {missing[:5]} are in no split; delete the file "
-                         f"to draw a new split")
-    return split_of
-
-
 def list_uadfv(root: str | os.PathLike, split_file: str | os.PathLike | None = None,
-               fractions: dict[str, float] | None = None,
-               seed: int = DEFAULT_SEED) -> list[VideoRecord]:
+               fractions: dict[str, float] | None = None, seed: int = DEFAULT_SEED,
+               allow_missing: bool = False) -> VideoList:
     """List UADFV videos with a fixed, seeded, video-level split.
+
+    Nothing is ever written into ``root`` (it may be a read-only shared mount):
+    ``python -m jdfd_lib prepare`` keeps a drawn split in its output folder.
 
     Args:
         root: the ``UADFV`` folder (``real/NNNN.mp4``, ``fake/NNNN_fake.mp4``).
-        split_file: JSON split file, read if present, written otherwise
-            (default ``root / jdfd_split.json``).
+        split_file: JSON split file, read if present, written otherwise. Default: the
+            dataset's own ``root / jdfd_split.json`` if it exists (read only), else the split
+            is drawn afresh (seeded, so the same videos give the same split) and not kept.
         fractions: split shares (default :data:`UADFV_FRACTIONS`); used only when drawing.
         seed: seed of the draw.
+        allow_missing: go on (with a warning) when the split names absent videos.
 
     Returns:
         Records; a real video and its fake share a split (identity = the real id).
+
+    Raises:
+        ValueError: a video of the folder is in no split of the split file.
+        UserError: a split id lacks ``real/ID.mp4`` or ``fake/ID_fake.mp4`` (unless
+            ``allow_missing``).
     """
     root = _existing_dir(Path(root), "the UADFV dataset folder")
     real = _videos_in(root / "real", "UADFV real videos NNNN.mp4")
     fake = _videos_in(root / "fake", "UADFV fake videos NNNN_fake.mp4")
-    ids = sorted({p.stem for p in real} | {p.stem.removesuffix("_fake") for p in fake})
-    split_path = Path(split_file) if split_file is not None else root / UADFV_SPLIT_FILE
-    split_of = _uadfv_split(split_path, ids, dict(fractions or UADFV_FRACTIONS), seed)
+    real_ids, fake_ids = {p.stem for p in real}, {p.stem.removesuffix("_fake") for p in fake}
+    ids = sorted(real_ids | fake_ids)
+    path = uadfv_split_file(root, split_file)
+    splits = uadfv_split(path, ids, dict(fractions or UADFV_FRACTIONS), seed)
+    split_of = {vid: s for s, vids in splits.items() for vid in vids}
+    unsplit = sorted(set(ids) - set(split_of))
+    if unsplit:
+        raise ValueError(f"{path}: videos {unsplit[:5]} are in no split; delete the file "
+                         f"to draw a new split")
+    absent = [f"real/{i}" for i in sorted(split_of) if i not in real_ids]
+    absent += [f"fake/{i}_fake" for i in sorted(split_of) if i not in fake_ids]
+    absent = check_absent({path or f"the split drawn from {root}": absent}, root,
+                          "each id of the split as real/ID.mp4 and fake/ID_fake.mp4",
+                          allow_missing)
     records = []
     for method, paths in (("real", real), ("fake", fake)):
-        for path in paths:
-            identity = path.stem.removesuffix("_fake")
-            records.append(VideoRecord("uadfv", method, path.stem, path, int(method == "fake"),
-                                       split_of[identity], identity))
-    return _finish(records)
+        for video in paths:
+            identity = video.stem.removesuffix("_fake")
+            records.append(VideoRecord("uadfv", method, video.stem, video,
+                                       int(method == "fake"), split_of[identity], identity))
+    return _finish(records, absent)

@@ -1,20 +1,26 @@
-"""``python -m jdfd_lib detect``: is one new video fake? (paper Sec. 3.1 pipeline, Sec. 4.3 score)
+"""``python -m jdfd_lib detect``: are new videos fake? (paper Sec. 3.1 pipeline, Sec. 4.3 score)
 
-The video goes through the same pre-processing as the training data: evenly spaced frames,
-the largest Dlib face aligned and cropped (:func:`jdfd_lib.faces.extract_video_faces`, with
-the extraction profile named like the checkpoint's profile, and crops cut directly at the
-model's input size ``image_size`` of the run's config, the size the training crops are
-prepared at: 64 px demo, 299 px paper), then the same normalisation as ``evaluate``
-(:mod:`jdfd_lib.scoring`; a crop of another size is resized as in evaluation). Each face
-gets a fake score ``softmax(logits)[:, 1]``; the video score is their mean, called fake at
-or above 0.5. Frames without a face are counted, not scored. With a decoder,
+A video goes through the same pre-processing as the training data: evenly spaced frames, the
+largest Dlib face aligned and cropped (:func:`jdfd_lib.faces.extract_video_faces`, with the
+extraction profile named like the checkpoint's profile, and crops cut directly at the model's
+input size ``image_size`` of the run's config, the size the training crops are prepared at:
+64 px demo, 299 px paper), then the same normalisation as ``evaluate``
+(:mod:`jdfd_lib.scoring`; a crop of another size is resized as in evaluation). Each face gets
+a fake score ``softmax(logits)[:, 1]``; the video score aggregates them (default: their mean;
+see :data:`jdfd_lib.detect_videos.AGGREGATIONS`) and is called fake at or above the
+threshold (default 0.5). Frames without a face are counted, not scored. With a decoder,
 :func:`reconstruct` also shows what the autoencoder rebuilds.
+
+One video without ``--out`` (:func:`detect_video`) prints its per-frame table; several
+videos, folders or ``--out`` run the resumable job of :mod:`jdfd_lib.detect_videos`
+(parallel extraction, ``detections.csv``, ``frames.csv``, ``detections.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,8 +28,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from jdfd_lib.checkpoint import UNSAFE_FLAG, UNSAFE_HELP
 from jdfd_lib.data import normalise
-from jdfd_lib.faces import EXTRACT_PROFILES, ExtractConfig
+from jdfd_lib.detect_videos import (
+    AGGREGATIONS,
+    DEFAULT_PATTERNS,
+    DETECTIONS_CSV,
+    DETECTIONS_JSON,
+    FRAMES_CSV,
+    aggregate_scores,
+    check_settings,
+    detect_videos,
+)
+from jdfd_lib.errors import positive_int
+from jdfd_lib.faces import EXTRACT_PROFILES, ExtractConfig, FaceCrop
 from jdfd_lib.metrics import DECISION_THRESHOLD
 from jdfd_lib.scoring import ScoreSettings, forward_batch, input_spec, score_batches, to_tensor
 
@@ -90,10 +108,29 @@ def extraction_config(profile: str, frames: int | None = None, crop_size: int | 
                    **{k: v for k, v in overrides.items() if v is not None}, workers=1)
 
 
+def score_video(crops: list[FaceCrop], model: torch.nn.Module, settings: ScoreSettings,
+                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
+                ) -> tuple[pd.DataFrame, float, str | None]:
+    """Score the faces of one video, ``settings.batch_size`` at a time, and aggregate them.
+
+    Returns:
+        The frame table (frame, score and, with a decoder, recon_error; float32 as the model
+        computes them), the video score (NaN without faces) and the verdict ("fake", "real";
+        None without faces).
+    """
+    images = [c.image for c in crops]
+    table = score_batches(model, _batches(images, model, settings.batch_size), settings)
+    table = table.astype(np.float32)  # (N, 1 or 2) even when N == 0
+    table.insert(0, "frame", [c.frame for c in crops])
+    score, verdict = aggregate_scores(table["score"].to_numpy(), aggregate, threshold)
+    return table, score, verdict
+
+
 def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
                  frames: int | None = None, picture: str | os.PathLike | None = None,
                  predictor: str | os.PathLike | None = None, crop_size: int | None = None,
-                 batch_size: int | None = None) -> dict:
+                 batch_size: int | None = None, aggregate: str = "mean",
+                 threshold: float = DECISION_THRESHOLD, allow_pickle: bool = False) -> dict:
     """Score one video with a trained checkpoint.
 
     Args:
@@ -106,41 +143,46 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
         crop_size: aligned crop side (default: the run's ``image_size``); a crop of another
             size is resized to the model input as in evaluation.
         batch_size: faces per forward pass (default: the run's batch size).
+        aggregate: how frame scores become the video score, a name of
+            :data:`jdfd_lib.detect_videos.AGGREGATIONS` (default: their mean).
+        threshold: a video score at or above it is "fake", in (0, 1).
+        allow_pickle: unpickle a checkpoint holding Python objects (older jdfd versions);
+            this runs code from the file, so only for files you trust.
 
     Returns:
         ``frames`` (DataFrame: frame, score, and recon_error with a decoder), ``video_score``
-        (mean frame score; NaN without faces), ``verdict`` ("fake", "real", or None without
-        faces), ``threshold``, ``n_sampled``, ``n_faces``, ``no_face_frames``,
-        ``read_error_frames``, ``run_name``, ``video``, ``checkpoint``, ``picture``.
+        (the aggregated frame scores; NaN without faces), ``verdict`` ("fake", "real", or
+        None without faces), ``aggregate``, ``threshold``, ``n_sampled``, ``n_faces``,
+        ``no_face_frames``, ``read_error_frames``, ``run_name``, ``video``, ``checkpoint``,
+        ``picture``.
 
     Raises:
+        UserError: a count is not positive, or an unknown aggregation or bad threshold.
         FileNotFoundError: the video or checkpoint does not exist.
         jdfd_lib.video.VideoReadError: the video cannot be decoded.
     """
+    check_settings(aggregate, threshold, frames=frames, crop_size=crop_size,
+                   batch_size=batch_size)
     video, checkpoint = Path(video), Path(checkpoint)
     for path, what in ((video, "video"), (checkpoint, "checkpoint")):
         if not path.is_file():
             raise FileNotFoundError(f"{path}: {what} not found")
     from jdfd_lib.checkpoint import load_checkpoint  # heavy import (timm)
     from jdfd_lib.faces import extract_video_faces
-    model, cfg, _ = load_checkpoint(checkpoint)
+    model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
     ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
     crops = extract_video_faces(video, ecfg)
     settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
-    images = [c.image for c in crops]
-    table = score_batches(model, _batches(images, model, settings.batch_size), settings)
-    table.insert(0, "frame", [c.frame for c in crops])
-    score = float(table["score"].mean()) if len(table) else float("nan")
+    table, score, verdict = score_video(crops, model, settings, aggregate, threshold)
     result = {
         "video": str(video), "checkpoint": str(checkpoint), "run_name": cfg.run_name,
-        "frames": table, "video_score": score, "threshold": DECISION_THRESHOLD,
-        "verdict": None if np.isnan(score) else
-        ("fake" if score >= DECISION_THRESHOLD else "real"),
-        "n_sampled": len(crops.stats.requested), "n_faces": len(crops),
+        "frames": table, "video_score": score, "verdict": verdict, "aggregate": aggregate,
+        "threshold": threshold, "n_sampled": len(crops.stats.requested), "n_faces": len(crops),
         "no_face_frames": list(crops.stats.no_face),
         "read_error_frames": list(crops.stats.read_error), "picture": None,
     }
-    if picture is not None and images:
+    if picture is not None and len(crops):
+        images = [c.image for c in crops]
         result["picture"] = str(_save_picture(model, images, table, Path(picture)))
     return result
 
@@ -173,20 +215,77 @@ def _save_picture(model: torch.nn.Module, images: list[np.ndarray], table: pd.Da
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m jdfd_lib detect``."""
-    parser.add_argument("video", type=Path, help="the video to check")
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", help=(
+        "video files and/or folders searched recursively for videos (see --glob); one video "
+        "without --out prints its per-frame scores"))
     parser.add_argument("--checkpoint", required=True, type=Path, help="e.g. runs/X/best.pt")
-    parser.add_argument("--frames", type=int, help="frames to sample (default: the profile's)")
-    parser.add_argument("--picture", type=Path, help="write faces and reconstructions here")
+    parser.add_argument("--frames", type=positive_int,
+                        help="frames to sample per video (default: the profile's)")
+    parser.add_argument("--picture", type=Path,
+                        help="one video without --out: write faces and reconstructions here")
     parser.add_argument("--predictor", type=Path, help="dlib 68-point shape predictor .dat")
-    parser.add_argument("--crop-size", type=int,
+    parser.add_argument("--crop-size", type=positive_int,
                         help="aligned crop side (default: the run's image_size)")
-    parser.add_argument("--batch-size", type=int, help="default: the run's batch size")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help="faces per forward pass (default: the run's batch size)")
+    parser.add_argument("--out", type=Path, help=(
+        f"folder for {DETECTIONS_CSV} (one row per video), {FRAMES_CSV} (per-frame scores) "
+        f"and {DETECTIONS_JSON} (provenance); required with several videos or a folder. "
+        "The same command run again resumes: videos already there are skipped (results of "
+        "another checkpoint, frames, aggregation or threshold are refused; see --force)"))
+    parser.add_argument("--glob", action="append", metavar="PATTERN", help=(
+        "file-name pattern of the videos in folders (case-insensitive); repeatable or "
+        f"comma-separated (default: {','.join(DEFAULT_PATTERNS)})"))
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="processes decoding and aligning videos in parallel (default 1)")
+    aggregations = "; ".join(f"{k}: {a.description}" for k, a in AGGREGATIONS.items())
+    parser.add_argument("--aggregate", choices=list(AGGREGATIONS), default="mean",
+                        help=f"how frame scores become the video score: {aggregations}")
+    parser.add_argument("--threshold", type=probability, default=DECISION_THRESHOLD,
+                        help=f"a video score at or above it is fake (default "
+                             f"{DECISION_THRESHOLD})")
+    parser.add_argument("--force", action="store_true",
+                        help="replace results in --out that were made with other settings")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_allow_pickle", action="store_true",
+                        help=UNSAFE_HELP)
+    # run() needs the parser for usage errors that depend on the paths (is one a folder?)
+    parser.set_defaults(detect_parser=parser)
+
+
+def split_patterns(values: list[str] | None) -> tuple[str, ...]:
+    """``--glob`` values, repeated and/or comma-separated; the default video patterns if none."""
+    patterns = tuple(p.strip() for v in values or () for p in v.split(",") if p.strip())
+    return patterns or DEFAULT_PATTERNS
+
+
+def probability(text: str) -> float:
+    """argparse ``type=`` for a threshold strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), "
+                                         f"got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
+    """Score one video (per-frame table) or many (``--out``); see :func:`_run_one`,
+    :func:`_run_many` for the exit statuses."""
+    many = args.out is not None or len(args.videos) > 1 or Path(args.videos[0]).is_dir()
+    if many and args.out is None:
+        args.detect_parser.error("several videos or a folder need --out DIR for the results")
+    if many and args.picture is not None:
+        args.detect_parser.error("--picture works for one video without --out")
+    return _run_many(args) if many else _run_one(args)
+
+
+def _run_one(args: argparse.Namespace) -> int:
     """Print per-frame scores, the video score and the verdict; exit 1 if no face was found."""
-    res = detect_video(args.video, args.checkpoint, args.frames, args.picture, args.predictor,
-                       args.crop_size, args.batch_size)
+    res = detect_video(args.videos[0], args.checkpoint, args.frames, args.picture,
+                       args.predictor, args.crop_size, args.batch_size, args.aggregate,
+                       args.threshold, args.unsafe_allow_pickle)
     print(f"{res['video']} (model {res['run_name']})")
     if res["n_faces"]:
         print(res["frames"].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -195,8 +294,33 @@ def run(args: argparse.Namespace) -> int:
     if res["verdict"] is None:
         print("no face found in the sampled frames: no verdict")
         return 1
-    print(f"video score (mean fake probability): {res['video_score']:.4f}")
+    print(f"video score ({res['aggregate']} of the frame fake probabilities): "
+          f"{res['video_score']:.4f}")
     print(f"verdict at {res['threshold']}: {res['verdict'].upper()}")
     if res["picture"]:
         print(f"picture: {res['picture']}")
     return 0
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    """Score videos into ``--out``; print the counts, and each unreadable file on stderr.
+
+    Returns:
+        0 when every video was read, 1 when any could not be (the others are scored).
+    """
+    res = detect_videos(args.videos, args.checkpoint, args.out,
+                        patterns=split_patterns(args.glob), frames=args.frames,
+                        predictor=args.predictor, crop_size=args.crop_size,
+                        batch_size=args.batch_size, workers=args.workers,
+                        aggregate=args.aggregate, threshold=args.threshold, force=args.force,
+                        allow_pickle=args.unsafe_allow_pickle)
+    c = res["counts"]
+    print(f"{res['done']} videos processed now, {res['skipped']} done before in "
+          f"{res['detections']}")
+    print(f"{c['videos']} videos: {c['fake']} fake, {c['real']} real, {c['no_face']} no face, "
+          f"{c['unreadable']} unreadable (video score: {args.aggregate}, threshold "
+          f"{args.threshold})")
+    print(f"results: {res['detections']}; per frame: {res['frames']}; provenance: {res['json']}")
+    for bad in res["unreadable"]:
+        print(f"unreadable: {bad['video']}: {bad['reason']}", file=sys.stderr)
+    return int(bool(res["unreadable"]))

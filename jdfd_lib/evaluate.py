@@ -14,6 +14,10 @@ output folder, named from the run name:
 Files for another split than "test" get ``__{split}`` appended to the stem. A (run, test set)
 whose JSON records the same checkpoint sha256, index sha256 and split is skipped unless
 ``force``, so the notebooks can be re-run cheaply.
+
+The checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`jdfd_lib.checkpoint`):
+a file holding Python objects is refused unless ``allow_pickle`` (``--unsafe-allow-pickle``),
+which unpickles it in full and so runs any code it holds.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from pathlib import Path
 import pandas as pd
 
 from jdfd_lib import metrics, stats
-from jdfd_lib.index import index_path, read_index
+from jdfd_lib.checkpoint import UNSAFE_FLAG, UNSAFE_HELP, load_checkpoint
+from jdfd_lib.errors import non_negative_int, positive_int, require_positive
+from jdfd_lib.index import index_path, split_frames
 from jdfd_lib.paths import portable
 from jdfd_lib.runinfo import write_json
 from jdfd_lib.scoring import ScoreSettings, score_paths
@@ -87,28 +93,6 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def split_frames(faces_root: str | os.PathLike, test_dataset: str, split: str) -> pd.DataFrame:
-    """The index rows of one split of a prepared dataset, all crop files checked to exist.
-
-    Raises:
-        FileNotFoundError: no index, or crops listed in it are missing.
-        ValueError: the index holds another dataset, or the split is empty.
-    """
-    df = read_index(faces_root)
-    where = index_path(faces_root)
-    others = sorted(set(df["dataset"]) - {test_dataset})
-    if others:
-        raise ValueError(f"{where}: expected only dataset {test_dataset!r}, found {others}")
-    df = df[df["split"] == split].reset_index(drop=True)
-    if df.empty:
-        raise ValueError(f"{where}: no frames in split {split!r}")
-    missing = df.loc[~df["abs_path"].map(os.path.isfile), "abs_path"]
-    if len(missing):
-        raise FileNotFoundError(f"{where}: {len(missing)} of {len(df)} {split} crops are missing, "
-                                f"e.g. {missing.iloc[0]}; re-run `python -m jdfd_lib prepare`")
-    return df
-
-
 def _is_done(paths: dict[str, Path], fingerprint: dict) -> dict | None:
     """The stored result if all three files exist and it matches the fingerprint."""
     if not all(p.is_file() for p in paths.values()):
@@ -135,7 +119,7 @@ def evaluate(checkpoint: str | os.PathLike,
              faces_roots: dict[str, os.PathLike] | os.PathLike,
              test_datasets: list[str], out_dir: str | os.PathLike, split: str = "test",
              batch_size: int | None = None, num_workers: int | None = None,
-             force: bool = False) -> dict[str, dict]:
+             force: bool = False, allow_pickle: bool = False) -> dict[str, dict]:
     """Score one checkpoint on the given split of several prepared datasets.
 
     Args:
@@ -148,14 +132,22 @@ def evaluate(checkpoint: str | os.PathLike,
         batch_size: frames per forward pass (default: the run's ``batch_size``).
         num_workers: data-loading processes (default: the run's ``num_workers``).
         force: rescore even when matching results exist.
+        allow_pickle: read a checkpoint that holds Python objects (one written by an older
+            jdfd_lib) in full. Unsafe: runs any code the file holds; only for files you made
+            yourself or trust.
 
     Returns:
         Test dataset -> the stored JSON content (``metrics`` holds :func:`metrics.summarize`).
 
     Raises:
         FileNotFoundError: the checkpoint, an index, or a listed crop is missing.
-        ValueError: a bad split, or a checkpoint whose config does not match its weights.
+        ValueError: a bad split, batch size or worker count, or a checkpoint that is
+            unreadable, unsafe (see ``allow_pickle``) or whose config does not match its
+            weights (:class:`jdfd_lib.errors.UserError`, naming the file).
     """
+    # checked first: a bad value would otherwise fail deep in torch, after the model loaded
+    require_positive(batch_size, "batch_size", "--batch-size")
+    require_positive(num_workers, "num_workers", "--num-workers", allow_zero=True)
     if split not in EVAL_SPLITS:
         raise ValueError(f"split must be one of {EVAL_SPLITS}, got {split!r}")
     checkpoint = Path(checkpoint)
@@ -163,10 +155,8 @@ def evaluate(checkpoint: str | os.PathLike,
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
     roots = _resolve_roots(faces_roots, list(test_datasets))
     ckpt_sha = file_sha256(checkpoint)
-    from jdfd_lib.checkpoint import load_checkpoint  # heavy import (timm)
-
-    # refuses a checkpoint whose weights do not match its config (ValueError)
-    model, cfg, info = load_checkpoint(checkpoint)
+    # refuses an unreadable or unsafe file, or weights that do not fit its config (UserError)
+    model, cfg, info = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
     results = {}
     for test in test_datasets:
         frames = split_frames(roots[test], test, split)  # refuses missing crops up front
@@ -261,15 +251,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=["ffpp", "uadfv", "celebdf"])
     parser.add_argument("--out", required=True, type=Path, help="metrics folder")
     parser.add_argument("--split", default="test", choices=EVAL_SPLITS)
-    parser.add_argument("--batch-size", type=int, help="default: the run's batch size")
-    parser.add_argument("--num-workers", type=int, help="default: the run's num_workers")
+    parser.add_argument("--batch-size", type=positive_int, help="default: the run's batch size")
+    parser.add_argument("--num-workers", type=non_negative_int,
+                        help="default: the run's num_workers (0: load in this process)")
     parser.add_argument("--force", action="store_true", help="rescore finished results")
+    parser.add_argument(UNSAFE_FLAG, dest="allow_pickle", action="store_true", help=UNSAFE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``evaluate`` from parsed arguments and print the metrics (AUC in %)."""
     results = evaluate(args.checkpoint, args.faces_root, args.test_datasets, args.out,
-                       args.split, args.batch_size, args.num_workers, args.force)
+                       args.split, args.batch_size, args.num_workers, args.force,
+                       args.allow_pickle)
     print(f"{'test set':>10} {'frame AUC':>10} {'video AUC':>10} {'AP':>7} {'EER':>7} "
           f"{'acc':>7} {'frames':>7}")
     for test, rec in results.items():

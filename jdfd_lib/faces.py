@@ -7,6 +7,7 @@ over one new video.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from jdfd_lib.align import FaceAligner, default_predictor_path
+from jdfd_lib.errors import UserError, current_command, option
 from jdfd_lib.video import frame_count, read_frames, sample_frame_indices
 
 
@@ -39,6 +41,10 @@ class ExtractConfig:
         track_face_px: that region is reduced so the last face is at most this wide (80:
             dlib's HOG window, the smallest face it finds without upsampling).
         workers: processes extracting videos in parallel.
+
+    Raises:
+        UserError: naming every invalid setting and what it must be (with its
+            ``prepare`` flag, e.g. ``--frames``, when run from the command line).
     """
 
     frames_per_video: int = 300
@@ -55,10 +61,11 @@ class ExtractConfig:
     workers: int = 1
 
     def __post_init__(self) -> None:
-        if self.image_format not in ("png", "jpg"):
-            raise ValueError(f"image_format must be 'png' or 'jpg', got {self.image_format!r}")
-        if self.frames_per_video < 1 or self.image_size < 8 or self.workers < 1:
-            raise ValueError(f"invalid extraction settings: {self}")
+        problems = [f"{_spell(name, flag)} must be {expected}, got {value!r}"
+                    for name, flag, expected, ok in _FIELD_CHECKS
+                    if not ok(value := getattr(self, name))]
+        if problems:
+            raise UserError(f"invalid extraction settings: {'; '.join(problems)}")
 
     def fingerprint(self) -> dict:
         """The settings that shape the crops (not ``workers``; the predictor by file name)."""
@@ -72,6 +79,40 @@ class ExtractConfig:
         return FaceAligner(self.image_size, self.margin, self.detect_max_side, self.upsample,
                            self.fallback_upsample, self.predictor_path, self.track_expand,
                            self.track_face_px)
+
+
+def _is_int(v: object, low: int, high: int | None = None) -> bool:
+    return (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+            and (high is None or v <= high))
+
+
+def _is_number(v: object, low: float) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= low
+
+
+def _spell(name: str, flag: str) -> str:
+    """A setting as the caller wrote it: the field, or the flag of the running command."""
+    flag = _COMMAND_FLAGS.get(current_command() or "", {}).get(name, flag)
+    return option(name, flag) if flag else name
+
+
+# flags of other commands that build an ExtractConfig, where they differ from prepare's
+_COMMAND_FLAGS = {"detect": {"image_size": "--crop-size"}}
+# (field, prepare's flag or "" when it has none, what is expected, the test)
+_FIELD_CHECKS = [
+    ("frames_per_video", "--frames", "a positive integer", lambda v: _is_int(v, 1)),
+    ("image_size", "--size", "an integer >= 8 (pixels)", lambda v: _is_int(v, 8)),
+    ("workers", "--workers", "a positive integer", lambda v: _is_int(v, 1)),
+    ("image_format", "--image-format", "'png' or 'jpg'", lambda v: v in ("png", "jpg")),
+    ("margin", "", "a number >= 0", lambda v: _is_number(v, 0)),
+    ("detect_max_side", "", "None or a positive integer",
+     lambda v: v is None or _is_int(v, 1)),
+    ("upsample", "", "an integer >= 0", lambda v: _is_int(v, 0)),
+    ("fallback_upsample", "", "an integer >= 0", lambda v: _is_int(v, 0)),
+    ("jpeg_quality", "", "an integer from 0 to 100", lambda v: _is_int(v, 0, 100)),
+    ("track_expand", "", "None or a number >= 0", lambda v: v is None or _is_number(v, 0)),
+    ("track_face_px", "", "a positive integer", lambda v: _is_int(v, 1)),
+]
 
 
 EXTRACT_PROFILES: dict[str, ExtractConfig] = {

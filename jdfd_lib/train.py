@@ -8,6 +8,11 @@ exactly where an uninterrupted run would. CPU runs are deterministic (seeds, det
 algorithms, fixed thread count, per-epoch seeded samplers and loader generators); CUDA runs use
 bf16 autocast, channels_last and pinned-memory loaders; under ``torchrun`` (``WORLD_SIZE`` > 1)
 the model is wrapped in DistributedDataParallel and rank 0 alone validates, logs and saves.
+
+Checkpoints hold only tensors and plain values and are read with ``weights_only=True``
+(:mod:`jdfd_lib.checkpoint`); ``--unsafe-allow-pickle`` reads a ``last.pt`` of an older
+jdfd_lib in full, which runs any code the file holds. A run killed while writing a checkpoint
+leaves a temp file (``.last.pt-XXXXXXXX``), removed when training starts on that folder again.
 """
 
 from __future__ import annotations
@@ -24,13 +29,17 @@ from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
 
 from jdfd_lib.checkpoint import (
+    UNSAFE_FLAG,
+    UNSAFE_HELP,
     config_differences,
     library_versions,
     load_checkpoint,
     read_checkpoint,
+    remove_stale_temp_files,
     restore_rng_states,
     rng_states,
     save_checkpoint,
+    saved_config,
 )
 from jdfd_lib.config import (
     DATASETS,
@@ -41,6 +50,7 @@ from jdfd_lib.config import (
     parse_assignment,
 )
 from jdfd_lib.data import CropDataset, EpochSampler, training_frames
+from jdfd_lib.errors import UserError, non_negative_int, option, positive_int
 from jdfd_lib.losses import joint_loss
 from jdfd_lib.model import JDFD, build_model
 from jdfd_lib.progress import progress_bar
@@ -154,31 +164,47 @@ def _tensorboard(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
-def _existing_run(cfg: TrainConfig, last: Path, resume: bool) -> dict | None:
+def _existing_run(cfg: TrainConfig, last: Path, resume: bool,
+                  allow_pickle: bool = False) -> dict | None:
     """The last checkpoint's state if the run can continue or is done, else None.
 
     Raises:
-        ValueError: the saved run has another config.
+        UserError: ``last`` is unreadable or unsafe (:func:`read_checkpoint`), or the saved run
+            has another config.
         FileExistsError: an unfinished run exists and neither resume nor force was asked.
     """
-    state = read_checkpoint(last)
-    saved = TrainConfig.from_dict(state["config"])
-    diff = config_differences(saved, cfg)
+    state = read_checkpoint(last, allow_pickle=allow_pickle)
+    diff = config_differences(saved_config(state, last), cfg)
     if resume:
         diff.pop("epochs", None)  # a resumed run may be extended to more epochs
+    force = option("force=True", "--force")
     if diff:
-        raise ValueError(f"{last}: the saved run has another config ({diff}); use another "
-                         "out_dir or force=True to retrain from scratch")
+        raise UserError(f"{last}: the saved run has another config ({diff}); use another "
+                        f"{option('out_dir', '--out')} or {force} to retrain from scratch")
     if _finished(state, cfg):
         return state
     if not resume:
         raise FileExistsError(f"{last}: unfinished run (epoch {state['epoch']} of "
-                              f"{cfg.epochs}); pass resume=True (--resume) or force=True")
+                              f"{cfg.epochs}); pass {option('resume=True', '--resume')} to "
+                              f"continue it or {force} to retrain from scratch")
     return state
 
 
+def _remove_stale_temp_files(run_dir: Path, progress: bool) -> None:
+    """Delete checkpoint temp files a killed run left (never the finished checkpoints).
+
+    Only the first process does it: under torchrun the other ranks start at the same time.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    count, size = remove_stale_temp_files(run_dir)
+    if count and progress:
+        print(f"{run_dir}: removed {count} unfinished checkpoint temp file(s) "
+              f"({size / 2**20:.1f} MiB) left by an interrupted run")
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
-          force: bool = False) -> Path:
+          force: bool = False, allow_pickle: bool = False) -> Path:
     """Train one run and return its folder ``out_dir/run_name``.
 
     Args:
@@ -187,14 +213,22 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             starts from scratch).
         progress: show tqdm bars and per-epoch lines.
         force: retrain from scratch even if the run folder holds a checkpoint.
+        allow_pickle: read an existing ``last.pt`` in full even if it holds Python objects
+            (one written by an older jdfd_lib). Unsafe: runs any code the file holds.
 
     Returns:
         The run folder with ``best.pt``, ``last.pt``, ``config.json`` and ``metrics.csv``.
         A finished run (``last.pt`` at the final epoch, same config) returns at once.
+
+    Raises:
+        UserError: an existing ``last.pt`` is unreadable, unsafe or of another config.
+        FileExistsError: an unfinished run exists and neither resume nor force was asked.
     """
     run_dir = Path(cfg.out_dir) / cfg.run_name
     last = run_dir / "last.pt"
-    state = _existing_run(cfg, last, resume) if last.is_file() and not force else None
+    _remove_stale_temp_files(run_dir, progress)
+    state = (_existing_run(cfg, last, resume, allow_pickle) if last.is_file() and not force
+             else None)
     if state is not None and _finished(state, cfg):
         if progress:
             print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
@@ -298,18 +332,32 @@ def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Pa
     save_checkpoint(state, run_dir / "last.pt")
 
 
+def _ratio(text: str) -> float:
+    """argparse ``type=`` for ``--unlabeled-ratio``: a fraction in [0, 1], the range
+    :meth:`TrainConfig.validate` accepts (a usage error names the flag, the config's does not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m jdfd_lib train``."""
     parser.add_argument("--profile", required=True, choices=PROFILES)
     parser.add_argument("--train-dataset", required=True, choices=DATASETS)
     parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
     parser.add_argument("--variant", choices=VARIANTS, help="default: jdfd")
-    parser.add_argument("--unlabeled-ratio", type=float, help="Fig. 4: 0.05, 0.10, 0.15")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--epochs", type=int, help="default: the profile's")
+    parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
+    parser.add_argument("--seed", type=non_negative_int)
+    parser.add_argument("--epochs", type=positive_int, help="default: the profile's")
     parser.add_argument("--out", dest="out_dir", help="runs root (default: runs)")
     parser.add_argument("--resume", action="store_true", help="continue from last.pt")
     parser.add_argument("--force", action="store_true", help="retrain a finished run")
+    parser.add_argument(UNSAFE_FLAG, dest="allow_pickle", action="store_true",
+                        help=f"on --resume or over an existing run, {UNSAFE_HELP}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--set", dest="assignments", action="append", default=[],
                         metavar="FIELD=VALUE", help="any other TrainConfig field (repeatable)")
@@ -323,7 +371,8 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     cfg = config_from_overrides(args.profile, **overrides)
-    run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force)
+    run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force,
+                    allow_pickle=args.allow_pickle)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one line rather than one per rank
         print(run_dir)
     return 0

@@ -10,6 +10,7 @@ import pytest
 
 from jdfd_lib import datasets as ds
 from jdfd_lib.datasets import VideoRecord, assert_disjoint, dataset_root, list_videos
+from jdfd_lib.errors import UserError
 
 FFPP_PAIRS = {"train": [["000", "003"], ["001", "004"]], "val": [["002", "005"]],
               "test": [["006", "007"]]}
@@ -128,20 +129,24 @@ def test_celebdf_label_disagreement_raises(tmp_path: Path) -> None:
         ds.list_celebdf(root)
 
 
-def test_uadfv_split_written_then_reused(tmp_path: Path) -> None:
+def test_uadfv_split_is_kept_only_where_asked(tmp_path: Path) -> None:
     root = make_uadfv(tmp_path / "UADFV", n=20)
     recs = list_videos("uadfv", root)
     assert len(recs) == 40 and Counter(r.label for r in recs) == {0: 20, 1: 20}
-    split_file = root / ds.UADFV_SPLIT_FILE
-    assert split_file.is_file()
+    assert not (root / ds.UADFV_SPLIT_FILE).exists()  # never written into the dataset folder
+    assert list_videos("uadfv", root) == recs  # seeded: the same videos, the same split
     split_of = {r.video: r.split for r in recs}
     assert all(split_of[f"{i:04d}"] == split_of[f"{i:04d}_fake"] for i in range(20))
     assert Counter(r.split for r in recs if r.label == 0) == {"train": 15, "val": 2, "test": 3}
-    # the stored file wins over a new seed: the split is stable
-    assert list_videos("uadfv", root, seed=123) == recs
     other = tmp_path / "elsewhere.json"
     recs2 = ds.list_uadfv(root, split_file=other, seed=5)
     assert other.is_file() and {r.video for r in recs2} == {r.video for r in recs}
+    assert recs2 != recs
+    # the stored file wins over a new seed: the split is stable
+    assert ds.list_uadfv(root, split_file=other, seed=123) == recs2
+    # a split shipped in the dataset folder is read by default
+    (root / ds.UADFV_SPLIT_FILE).write_text(other.read_text())
+    assert list_videos("uadfv", root, seed=123) == recs2
 
 
 def test_uadfv_split_file_missing_a_video(tmp_path: Path) -> None:
@@ -210,3 +215,50 @@ def test_celebdf_split_file_refuses_bad_settings(tmp_path: Path, bad) -> None:
     (root / ds.CELEBDF_SPLIT_FILE).write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="jdfd_split.json"):
         list_videos("celebdf", root)
+
+
+def test_ffpp_pairs_naming_absent_videos_are_refused(tmp_path: Path) -> None:
+    root = make_ffpp(tmp_path / "ff")
+    for method in ds.FFPP_METHODS:  # the test split loses all its fakes
+        for name in ("006_007", "007_006"):
+            (root / f"manipulated_sequences/{method}/c23/videos/{name}.mp4").unlink()
+    with pytest.raises(UserError, match=r"splits/test\.json \(8\): 8 listed video\(s\) absent "
+                       r"from .*ff: Deepfakes/006_007, Deepfakes/007_006, .*a_b, b_a in "
+                       r"manipulated_sequences/<method>/c23/videos.*allow_missing=True"):
+        ds.list_ffpp(root)
+    # only the included methods are expected
+    (root / "original_sequences/youtube/c23/videos/002.mp4").unlink()
+    with pytest.raises(UserError, match=r"val\.json \(1\), .*test\.json \(2\): 3 listed"):
+        ds.list_ffpp(root, methods=["Face2Face"])
+    with pytest.warns(UserWarning, match="9 listed video.*going on without them"):
+        recs = list_videos("ffpp", root, allow_missing=True)
+    assert len(recs.absent) == 9 and "original/002" in recs.absent
+    assert len(recs) == 8 + 4 * 8 - 9
+    assert {r.split for r in recs if r.label} == {"train", "val"}
+
+
+def test_uadfv_split_naming_absent_videos_is_refused(tmp_path: Path) -> None:
+    root = make_uadfv(tmp_path / "UADFV", n=4)
+    split = tmp_path / "s.json"
+    split.write_text(json.dumps({"splits": {"train": ["0000", "0001", "0007"], "val": ["0002"],
+                                            "test": ["0003", "0008"]}}))
+    with pytest.raises(UserError, match=r"s\.json \(4\): 4 listed video\(s\) absent from "
+                       r".*UADFV: real/0007, real/0008, fake/0007_fake, fake/0008_fake; "
+                       r"expected each id of the split as real/ID\.mp4 and fake/ID_fake\.mp4"):
+        ds.list_uadfv(root, split_file=split)
+    (root / "fake/0003_fake.mp4").unlink()  # a real video without its fake: absent too
+    with pytest.warns(UserWarning, match="5 listed video"):
+        recs = ds.list_uadfv(root, split_file=split, allow_missing=True)
+    assert len(recs) == 7 and len(recs.absent) == 5 and "fake/0003_fake" in recs.absent
+
+
+def test_celebdf_test_list_naming_absent_videos_is_refused(tmp_path: Path) -> None:
+    root = make_celebdf(tmp_path / "Celeb-DF-v2")
+    (root / "Celeb-synthesis/id2_id3_0001.mp4").unlink()
+    (root / "YouTube-real/00000.mp4").unlink()
+    with pytest.raises(UserError, match=r"List_of_testing_videos\.txt \(2\): 2 listed video\(s\)"
+                       r" absent from .*: YouTube-real/00000\.mp4, Celeb-synthesis/id2_id3_0001"):
+        ds.list_celebdf(root)
+    with pytest.warns(UserWarning, match="2 listed video"):
+        recs = ds.list_celebdf(root, allow_missing=True)
+    assert len(recs.absent) == 2 and sum(r.split == "test" for r in recs) == 2

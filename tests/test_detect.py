@@ -80,6 +80,20 @@ def test_missing_video_or_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         detect.detect_video(video, tmp_path / "none.pt")
 
 
+def test_bad_settings_are_refused_before_any_file_is_read(tmp_path: Path) -> None:
+    from jdfd_lib.errors import UserError
+
+    missing = tmp_path / "nope.mp4", tmp_path / "none.pt"
+    with pytest.raises(UserError, match="frames must be a positive number, got 0"):
+        detect.detect_video(*missing, frames=0)
+    with pytest.raises(UserError, match="batch_size must be a positive number, got -1"):
+        detect.detect_video(*missing, batch_size=-1)
+    with pytest.raises(UserError, match="aggregate must be one of"):
+        detect.detect_video(*missing, aggregate="average")
+    with pytest.raises(UserError, match="threshold must be between 0 and 1"):
+        detect.detect_video(*missing, threshold=0.0)
+
+
 # --- on a demo video with a real (untrained, tiny) JDFD checkpoint ---------------------------
 
 @pytest.fixture(scope="module")
@@ -139,6 +153,30 @@ def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo
     np.testing.assert_allclose(table["score"], logits.softmax(1)[:, 1], rtol=1e-4, atol=1e-6)
     picture = cv2.imread(str(tmp_path / "faces.png"))
     assert picture is not None and picture.shape[0] > 100
+    # another aggregation and threshold: the same frame scores, another video score
+    top = detect.detect_video(video, demo_ckpt, frames=3, aggregate="max", threshold=0.9)
+    np.testing.assert_array_equal(top["frames"]["score"], table["score"])
+    assert top["video_score"] == pytest.approx(table["score"].max())
+    assert top["verdict"] == ("fake" if top["video_score"] >= 0.9 else "real")
+    assert (top["aggregate"], top["threshold"]) == ("max", 0.9)
+
+
+def test_a_checkpoint_holding_python_objects_needs_the_unsafe_flag(
+        demo_root: Path, demo_ckpt: Path, tmp_path: Path, capsys) -> None:
+    from jdfd_lib.checkpoint import read_checkpoint
+    from jdfd_lib.cli import main
+
+    state = read_checkpoint(demo_ckpt)
+    state["rng"] = np.random.get_state()  # a numpy array and tuple: older jdfd checkpoints
+    old = tmp_path / "old.pt"
+    torch.save(state, old)
+    argv = ["detect", str(_fake_video(demo_root)), "--checkpoint", str(old), "--frames", "2"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"jdfd detect: error: {old}")
+    assert "--unsafe-allow-pickle" in err[0]
+    assert main([*argv, "--unsafe-allow-pickle"]) == 0
+    assert "verdict at 0.5" in capsys.readouterr().out
 
 
 def test_an_unreadable_video_is_a_clear_error(tmp_path: Path, demo_ckpt: Path) -> None:

@@ -17,6 +17,7 @@ from torch import nn
 from jdfd_lib import evaluate as ev
 from jdfd_lib import stats
 from jdfd_lib.data import read_crop
+from jdfd_lib.errors import UserError, cli_command
 from jdfd_lib.index import index_path, write_index
 from jdfd_lib.scoring import ScoreSettings, forward_batch, score_paths, to_tensor
 
@@ -195,7 +196,7 @@ def test_finished_results_are_skipped_unless_stale_or_forced(tmp_path: Path, tin
     ev.evaluate(tiny_ckpt, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out, force=True)
     assert "skipped" not in capsys.readouterr().out
     other = _checkpoint(tmp_path / "other.pt")  # same run name, new weights file
-    torch.save({**torch.load(other, weights_only=False), "epoch": 2}, other)
+    torch.save({**torch.load(other, weights_only=True), "epoch": 2}, other)
     ev.evaluate(other, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out)
     assert "skipped" not in capsys.readouterr().out
     assert json.loads(json_file.read_text())["checkpoint_sha256"] == ev.file_sha256(other)
@@ -221,3 +222,45 @@ def test_cli_prints_the_metrics(tmp_path: Path, tiny_ckpt: Path, capsys) -> None
     assert (tmp_path / "m" / "demo-jdfd-ffpp-u00-s0__ffpp__val.json").is_file()
     assert ev.load_results(tmp_path / "m").empty  # only "test" rows by default
     assert len(ev.load_results(tmp_path / "m", split="val")) == 1
+
+
+@pytest.mark.parametrize("flag, value", [("--batch-size", "-1"), ("--batch-size", "0"),
+                                         ("--num-workers", "-1")])
+def test_bad_batch_size_or_workers_are_usage_errors(flag: str, value: str, capsys) -> None:
+    parser = argparse.ArgumentParser()
+    ev.add_arguments(parser)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["--checkpoint", "best.pt", "--faces-root", "faces", "--test-datasets",
+                           "ffpp", "--out", "m", flag, value])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: expected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": -1}, "batch_size must be a positive number, got -1"),
+    ({"batch_size": 0}, "batch_size must be a positive number, got 0"),
+    ({"num_workers": -1}, "num_workers must be 0 or more, got -1")])
+def test_bad_batch_size_or_workers_are_refused_before_the_model_loads(
+        kwargs: dict, message: str, tmp_path: Path, tiny_ckpt: Path, monkeypatch) -> None:
+    def no_loading(*args, **kw):
+        raise AssertionError("the checkpoint was loaded before the arguments were checked")
+
+    monkeypatch.setattr(ev, "load_checkpoint", no_loading)
+    with pytest.raises(UserError, match=f"^{message}$"):
+        ev.evaluate(tiny_ckpt, tmp_path, ["ffpp"], tmp_path / "m", **kwargs)
+    flag = "--" + next(iter(kwargs)).replace("_", "-")
+    with cli_command("evaluate"), pytest.raises(UserError, match=f"^{flag} must be"):
+        ev.evaluate(tiny_ckpt, tmp_path, ["ffpp"], tmp_path / "m", **kwargs)
+
+
+def test_a_legacy_checkpoint_is_scored_only_with_allow_pickle(tmp_path: Path,
+                                                            tiny_ckpt: Path) -> None:
+    _tiny_index(tmp_path / "ffpp")
+    legacy = tmp_path / "legacy.pt"  # as older jdfd_lib wrote: numpy RNG state inside
+    state = torch.load(tiny_ckpt, weights_only=True)
+    torch.save({**state, "rng": {"numpy": np.random.get_state()}}, legacy)
+    with pytest.raises(UserError, match=r"legacy\.pt: holds Python objects.*allow_pickle=True"):
+        ev.evaluate(legacy, tmp_path, ["ffpp"], tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+    res = ev.evaluate(legacy, tmp_path, ["ffpp"], tmp_path / "m", allow_pickle=True)
+    assert res["ffpp"]["metrics"]["n_frames"] == 12

@@ -5,6 +5,7 @@ carry a faint checkerboard artefact that a network can learn."""
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import cv2
@@ -24,6 +25,7 @@ from jdfd_lib.data import (
     foreign_unlabelled,
     load_split,
 )
+from jdfd_lib.errors import UserError, cli_command
 from jdfd_lib.index import write_index
 from jdfd_lib.model import build_model
 from jdfd_lib.train import load_checkpoint, make_optimizer, make_scheduler, train
@@ -217,8 +219,24 @@ def test_finished_run_is_not_retrained(trained) -> None:
     stamp = (run_dir / "last.pt").stat().st_mtime_ns
     assert train(cfg, progress=False) == run_dir
     assert (run_dir / "last.pt").stat().st_mtime_ns == stamp
-    with pytest.raises(ValueError, match="another config"):
-        train(TrainConfig.from_dict({**cfg.to_dict(), "momentum": 0.5}), progress=False)
+    other = TrainConfig.from_dict({**cfg.to_dict(), "momentum": 0.5})
+    with pytest.raises(UserError, match=r"another config.*another out_dir or force=True"):
+        train(other, progress=False)
+    with cli_command("train"), pytest.raises(UserError, match=r"another --out or --force"):
+        train(other, progress=False)
+
+
+def test_stale_checkpoint_temp_files_are_removed_at_start(trained, capsys) -> None:
+    cfg, run_dir = trained
+    stale = [run_dir / ".best.pt-k3j_9x2a", run_dir / ".last.pt-0abcdefg"]  # mkstemp names
+    for path in stale:
+        path.write_bytes(b"\0" * 3 * 2**19)  # half-written checkpoints, 1.5 MiB each
+    kept = [run_dir / n for n in ("best.pt", "last.pt", "metrics.csv", "config.json")]
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in kept}
+    assert train(cfg, progress=True) == run_dir  # finished: nothing else is done
+    assert not any(p.exists() for p in stale)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in kept} == before
+    assert "removed 2 unfinished checkpoint temp file(s) (3.0 MiB)" in capsys.readouterr().out
 
 
 def test_resume_matches_an_uninterrupted_run(trained, faces, tmp_path, monkeypatch) -> None:
@@ -235,20 +253,44 @@ def test_resume_matches_an_uninterrupted_run(trained, faces, tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         train(cfg2, progress=False)
     monkeypatch.setattr(train_mod, "_save_epoch", original)
-    with pytest.raises(FileExistsError, match="resume"):
+    with pytest.raises(FileExistsError, match=r"resume=True to continue it or force=True"):
         train(cfg2, progress=False)
+    with cli_command("train"), pytest.raises(FileExistsError, match=r"--resume .* --force"):
+        train(cfg2, progress=False)
+    legacy = _legacy_copy(tmp_path / cfg2.run_name, tmp_path / "legacy" / cfg2.run_name)
     train(cfg2, resume=True, progress=False)
-    a = torch.load(run_dir / "last.pt", weights_only=False)
-    b = torch.load(tmp_path / cfg2.run_name / "last.pt", weights_only=False)
+    # every checkpoint loads without unpickling Python objects (weights_only=True)
+    a = torch.load(run_dir / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / cfg2.run_name / "last.pt", weights_only=True)
     assert a["model"].keys() == b["model"].keys()
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     log = pd.read_csv(tmp_path / cfg2.run_name / "metrics.csv")
     assert log["epoch"].tolist() == [1, 2, 3]  # no duplicated rows after the resume
+    # a last.pt of an older jdfd_lib (tuple and numpy RNG states) resumes only on request
+    cfg3 = _cfg(faces, legacy.parent)
+    with pytest.raises(UserError, match=r"last\.pt: holds Python objects.*allow_pickle=True"):
+        train(cfg3, resume=True, progress=False)
+    train(cfg3, resume=True, progress=False, allow_pickle=True)
+    c = torch.load(legacy / "last.pt", weights_only=True)  # rewritten in the safe format
+    assert all(torch.equal(a["model"][k], c["model"][k]) for k in a["model"])
+
+
+def _legacy_copy(run_dir: Path, to: Path) -> Path:
+    """A copy of a run folder whose last.pt holds the RNG states as older jdfd_lib wrote
+    them: python's ``random.getstate()`` tuple and numpy's ``get_state()`` (an ndarray)."""
+    shutil.copytree(run_dir, to)
+    state = torch.load(to / "last.pt", weights_only=True)
+    py, np_state = state["rng"]["python"], state["rng"]["numpy"]
+    state["rng"]["python"] = (py["version"], tuple(py["state"]), py["gauss"])
+    state["rng"]["numpy"] = (np_state["name"], np_state["keys"].numpy(), np_state["pos"],
+                             np_state["has_gauss"], np_state["cached_gaussian"])
+    torch.save(state, to / "last.pt")
+    return to
 
 
 def test_load_checkpoint_refuses_mismatches(trained, tmp_path) -> None:
     cfg, run_dir = trained
-    state = torch.load(run_dir / "best.pt", weights_only=False)
+    state = torch.load(run_dir / "best.pt", weights_only=True)
     state["config"]["classifier_hidden"] = [256]  # weights were trained with (512,)
     torch.save(state, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match=r"bad\.pt.*classifier\.0\.weight"):
@@ -259,6 +301,17 @@ def test_load_checkpoint_refuses_mismatches(trained, tmp_path) -> None:
     other_paths = TrainConfig.from_dict({**cfg.to_dict(), "faces_root": "elsewhere"})
     model, _, _ = load_checkpoint(run_dir / "best.pt", expected=other_paths)
     assert not model.training
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--epochs", "two"),
+                                         ("--unlabeled-ratio", "1.5"), ("--seed", "-1")])
+def test_bad_counts_are_usage_errors_naming_the_flag(flag, value, capsys) -> None:
+    parser = argparse.ArgumentParser()
+    train_mod.add_arguments(parser)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["--profile", "demo", "--train-dataset", "ffpp", flag, value])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: expected" in capsys.readouterr().err
 
 
 def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:

@@ -1,0 +1,285 @@
+"""Detection over many videos: folders, aggregation, resumable CSV/JSON results, unreadable
+files, parallel extraction (paper Sec. 3.1 pipeline, Sec. 4.3 frame scores)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from jdfd_lib import detect_videos as dv
+from jdfd_lib.errors import UserError
+
+FRAMES = 3  # sampled per video: enough for a per-video mean, quick on the 15-frame clips
+
+
+# --- aggregation and finding videos (no model) ----------------------------------------------
+
+def test_each_aggregation_on_a_known_score_vector() -> None:
+    scores = [0.1, 0.2, 0.6, 0.9]
+    assert dv.aggregate_scores(scores, "mean") == (pytest.approx(0.45), "real")
+    assert dv.aggregate_scores(scores, "median") == (pytest.approx(0.4), "real")
+    assert dv.aggregate_scores(scores, "max") == (pytest.approx(0.9), "fake")
+    assert dv.aggregate_scores(scores, "vote") == (0.5, "fake")  # 2 of 4 at or above 0.5
+    assert dv.aggregate_scores(scores, "vote", threshold=0.15) == (0.75, "fake")
+    assert dv.aggregate_scores(scores, "mean", threshold=0.4) == (pytest.approx(0.45), "fake")
+    score, verdict = dv.aggregate_scores([], "max")
+    assert np.isnan(score) and verdict is None
+    assert set(dv.AGGREGATIONS) == {"mean", "median", "max", "vote"}
+    assert all(a.description for a in dv.AGGREGATIONS.values())
+    with pytest.raises(UserError, match="aggregate must be one of mean, median"):
+        dv.aggregate_scores(scores, "mode")
+    with pytest.raises(UserError, match=r"threshold must be between 0 and 1.*got 1\.0"):
+        dv.aggregate_scores(scores, "mean", threshold=1.0)
+
+
+def test_folders_are_searched_recursively_for_matching_names(tmp_path: Path) -> None:
+    for name in ("a/x.mp4", "a/b/y.MOV", "a/b/notes.txt", "a/b/c/z.webm", "one.avi"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    a = tmp_path / "a"
+    assert dv.find_videos([a]) == [a / "b" / "y.MOV", a / "x.mp4"]  # sorted, any case
+    assert dv.find_videos([a], ("*.webm", "*.txt")) == [a / "b" / "c" / "z.webm",
+                                                         a / "b" / "notes.txt"]
+    # a file as given, once, even when a folder also holds it
+    assert dv.find_videos([a / "x.mp4", tmp_path / "one.avi", a]) == [
+        a / "x.mp4", tmp_path / "one.avi", a / "b" / "y.MOV"]
+    with pytest.raises(UserError, match=r"nothere\.mp4: no such file or folder"):
+        dv.find_videos([a, tmp_path / "nothere.mp4"])
+    with pytest.raises(UserError, match=r"/a: no file matching \*\.mkv in this folder"):
+        dv.find_videos([a], ("*.mkv",))
+
+
+def test_glob_values_are_repeatable_and_comma_separated() -> None:
+    from jdfd_lib.detect import split_patterns
+
+    assert split_patterns(["*.mp4,*.avi", " *.mkv "]) == ("*.mp4", "*.avi", "*.mkv")
+    assert split_patterns(None) == dv.DEFAULT_PATTERNS == ("*.mp4", "*.avi", "*.mov", "*.mkv")
+
+
+def test_bad_counts_and_usage_are_refused_before_any_work(tmp_path: Path, capsys) -> None:
+    from jdfd_lib.cli import main
+
+    with pytest.raises(UserError, match="workers must be a positive number, got 0"):
+        dv.detect_videos([tmp_path], tmp_path / "missing.pt", tmp_path / "out", workers=0)
+    with pytest.raises(UserError, match=r"missing\.pt: checkpoint not found"):
+        dv.detect_videos([tmp_path], tmp_path / "missing.pt", tmp_path / "out")
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    for argv, flag in (([str(video), str(video)], "--out"), ([str(tmp_path)], "--out"),
+                       ([str(video), "--frames", "-2"], "--frames"),
+                       ([str(video), "--workers", "0"], "--workers"),
+                       ([str(video), "--threshold", "1.5"], "--threshold"),
+                       ([str(tmp_path), "--out", "o", "--picture", "p.png"], "--picture")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["detect", *argv, "--checkpoint", str(tmp_path / "x.pt")])
+        assert exit_info.value.code == 2
+        assert flag in capsys.readouterr().err.splitlines()[-1]
+
+
+# --- on tiny real videos with a real (untrained, tiny) JDFD checkpoint ----------------------
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint as train.py writes it (weights, resolved demo config, epoch)."""
+    from jdfd_lib.checkpoint import save_checkpoint
+    from jdfd_lib.config import config_from_overrides
+    from jdfd_lib.model import build_model
+
+    cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
+    torch.manual_seed(0)
+    state = {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
+    return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")
+
+
+@pytest.fixture(scope="module")
+def folder(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clips/ (a real and a fake demo video, a faceless one), then two unreadable files."""
+    from jdfd_lib.video_io import write_video
+
+    root = tmp_path_factory.mktemp("videos")
+    (root / "clips").mkdir()
+    real = sorted((demo_root / "UADFV" / "real").glob("*.mp4"))[0]
+    shutil.copy(real, root / "clips" / "real.mp4")
+    shutil.copy(sorted((demo_root / "UADFV" / "fake").glob("*.mp4"))[0],
+                root / "clips" / "fake.mp4")
+    write_video(root / "clips" / "wall.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 8, fps=8)
+    (root / "clips" / "readme.txt").write_text("not a video, not matched by the patterns")
+    (root / "zz_text.mp4").write_text("a text file named like a video\n" * 20)
+    data = real.read_bytes()
+    (root / "zz_truncated.mp4").write_bytes(data[: len(data) // 2])  # moov atom lost
+    return root
+
+
+READABLE = ("clips/fake.mp4", "clips/real.mp4", "clips/wall.mp4")
+UNREADABLE = ("zz_text.mp4", "zz_truncated.mp4")
+
+
+@pytest.fixture(scope="module")
+def first(folder: Path, ckpt: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One uninterrupted run over the folder (one worker)."""
+    out = tmp_path_factory.mktemp("first")
+    return dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+
+
+def _tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    return (pd.read_csv(out / "detections.csv", keep_default_na=False),
+            pd.read_csv(out / "frames.csv"), json.loads((out / "detections.json").read_text()))
+
+
+def test_one_row_per_video_with_counts_matching_the_frame_rows(first: dict, folder: Path,
+                                                               ckpt: Path) -> None:
+    det, frames, _ = _tables(first["detections"].parent)
+    assert det["video"].tolist() == [str(folder / v) for v in READABLE + UNREADABLE]
+    assert list(det.columns) == dv.DETECTION_COLUMNS
+    assert list(frames.columns) == ["video", "frame", "score", "recon_error"]
+    rows = det.set_index("video")
+    for name in READABLE:
+        row, own = rows.loc[str(folder / name)], frames[frames["video"] == str(folder / name)]
+        assert row["error"] == "" and row["frames_sampled"] == FRAMES
+        assert row["frames_scored"] == len(own)
+        assert row["frames_scored"] + row["frames_no_face"] + row["frames_unreadable"] == FRAMES
+        if len(own):
+            assert float(row["video_score"]) == pytest.approx(own["score"].mean(), abs=1e-6)
+            assert row["verdict"] == ("fake" if float(row["video_score"]) >= 0.5 else "real")
+    wall = rows.loc[str(folder / "clips/wall.mp4")]
+    assert (wall["verdict"], wall["frames_no_face"], wall["video_score"]) == ("no face", 3, "")
+    for name in UNREADABLE:
+        row = rows.loc[str(folder / name)]
+        assert row["verdict"] == "" and "cannot be opened" in row["error"]
+    # the same scores as the single-video detect of each video
+    from jdfd_lib.detect import detect_video
+
+    single = detect_video(folder / "clips/fake.mp4", ckpt, frames=FRAMES)["frames"]
+    own = frames[frames["video"] == str(folder / "clips/fake.mp4")]
+    assert own["frame"].tolist() == single["frame"].tolist()
+    np.testing.assert_allclose(own["score"], single["score"], rtol=1e-6)
+
+
+def test_provenance_names_the_checkpoint_settings_and_unreadable_files(first: dict,
+                                                                       folder: Path,
+                                                                       ckpt: Path) -> None:
+    _, _, prov = _tables(first["detections"].parent)
+    assert prov["checkpoint"] == str(ckpt)
+    assert prov["checkpoint_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert prov["run_name"] == "demo-jdfd-ffpp-u00-s0" and prov["run_config"]["profile"] == "demo"
+    assert prov["extraction"]["frames_per_video"] == FRAMES
+    assert prov["extraction"]["image_size"] == prov["run_config"]["image_size"]
+    assert (prov["aggregate"], prov["threshold"]) == ("mean", 0.5)
+    assert {"torch", "dlib", "cv2", "python"} <= set(prov["versions"])
+    assert prov["counts"] == {"videos": 5, "scored": 2, "fake": first["counts"]["fake"],
+                              "real": first["counts"]["real"], "no_face": 1, "unreadable": 2}
+    assert [u["video"] for u in prov["unreadable"]] == [str(folder / v) for v in UNREADABLE]
+    assert first["unreadable"] == prov["unreadable"]
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None) -> list[str]:
+    """Record every extraction; raise KeyboardInterrupt at call ``stop_at`` (1-based)."""
+    calls, real, total = [], dv._extract, itertools.count(1)
+
+    def extract(video: str, ecfg):
+        calls.append(Path(video).name)
+        if next(total) == stop_at:
+            raise KeyboardInterrupt
+        return real(video, ecfg)
+
+    monkeypatch.setattr(dv, "_extract", extract)
+    return calls
+
+
+def test_an_interrupted_run_resumes_without_redoing_finished_videos(
+        first: dict, folder: Path, ckpt: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    calls = _counting(monkeypatch, stop_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+    det, _, prov = _tables(out)
+    assert det["video"].tolist() == [str(folder / READABLE[0])]  # kept on Ctrl-C
+    assert prov["counts"]["videos"] == 1
+    calls.clear()
+    res = dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+    assert calls == ["real.mp4", "wall.mp4", *UNREADABLE]
+    assert (res["done"], res["skipped"]) == (4, 1)
+    for name in ("detections.csv", "frames.csv"):  # as if never interrupted
+        assert (out / name).read_text() == (first["detections"].parent / name).read_text()
+    calls.clear()
+    dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+    assert calls == list(UNREADABLE)  # only the unreadable ones are tried again
+
+
+def test_a_video_missing_from_detections_csv_is_done_again_once(
+        first: dict, folder: Path, ckpt: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first["detections"].parent, out)
+    det = pd.read_csv(out / "detections.csv", keep_default_na=False)
+    det.iloc[1:].to_csv(out / "detections.csv", index=False)  # stopped before its row
+    calls = _counting(monkeypatch)
+    dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+    assert calls == ["fake.mp4", *UNREADABLE]
+    frames = pd.read_csv(out / "frames.csv")
+    assert frames.equals(pd.read_csv(first["frames"]))  # no duplicated frame rows
+
+
+def test_results_of_other_settings_are_refused_unless_forced(first: dict, folder: Path,
+                                                             ckpt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first["detections"].parent, out)
+    before = {name: (out / name).read_text() for name in ("detections.csv", "frames.csv")}
+    with pytest.raises(UserError, match=r"detections\.json: .*aggregate 'mean' there, 'max' "
+                                        r"now.*force=True"):
+        dv.detect_videos([folder], ckpt, out, frames=FRAMES, aggregate="max")
+    with pytest.raises(UserError) as err:
+        dv.detect_videos([folder], ckpt, out, frames=FRAMES + 1)
+    assert "'frames_per_video': 3} there" in str(err.value) and "margin" not in str(err.value)
+    assert {name: (out / name).read_text() for name in before} == before  # left alone
+    res = dv.detect_videos([folder], ckpt, out, frames=FRAMES, aggregate="max", force=True)
+    assert (res["done"], res["skipped"]) == (5, 0)
+    det, frames, prov = _tables(out)
+    assert prov["aggregate"] == "max"
+    scored = det[det["frames_scored"] > 0]
+    expected = frames.groupby("video")["score"].max()
+    np.testing.assert_allclose(scored["video_score"].astype(float),
+                               expected.loc[scored["video"]].to_numpy(), rtol=1e-6)
+
+
+def test_cli_refuses_other_settings_naming_force(first: dict, folder: Path, ckpt: Path,
+                                                 capsys) -> None:
+    from jdfd_lib.cli import main
+
+    out = first["detections"].parent
+    status = main(["detect", str(folder), "--checkpoint", str(ckpt), "--out", str(out),
+                   "--frames", str(FRAMES), "--aggregate", "vote"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1
+    assert err[0].startswith(f"jdfd detect: error: {out / 'detections.json'}: ")
+    assert "--force" in err[0] and "--out" in err[0]
+
+
+def test_cli_two_workers_match_one_and_unreadable_files_exit_1(first: dict, folder: Path,
+                                                              ckpt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "jdfd_lib", "detect", str(folder / "clips"),
+         *(str(folder / v) for v in UNREADABLE), "--checkpoint", str(ckpt), "--out", str(out),
+         "--frames", str(FRAMES), "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    unreadable = [ln for ln in proc.stderr.splitlines() if ln.startswith("unreadable: ")]
+    assert unreadable == [f"unreadable: {folder / v}: cannot be opened as a video (corrupt or "
+                          "unsupported)" for v in UNREADABLE]
+    assert "5 videos: " in proc.stdout and "2 unreadable" in proc.stdout
+    for name in ("detections.csv", "frames.csv"):
+        assert (out / name).read_text() == (first["detections"].parent / name).read_text()

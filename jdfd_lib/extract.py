@@ -46,7 +46,7 @@ from jdfd_lib.datasets import (
     VideoRecord,
     list_videos,
 )
-from jdfd_lib.errors import UserError, positive_int
+from jdfd_lib.errors import UserError, ignore_sigint, positive_int
 from jdfd_lib.faces import (
     EXTRACT_PROFILES,
     ExtractConfig,
@@ -144,7 +144,7 @@ def _finished_videos(records: list[VideoRecord], out: Path, cfg: ExtractConfig,
     check = partial(_done_state, out=out, cfg=cfg, fingerprint=cfg.fingerprint(),
                     verify=verify)
     if verify and cfg.workers > 1 and len(records) > 1:  # decoding every crop: in parallel
-        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+        with ProcessPoolExecutor(max_workers=cfg.workers, initializer=ignore_sigint) as pool:
             states = list(pool.map(check, records, chunksize=16))
     else:
         states = [check(r) for r in records]
@@ -201,7 +201,7 @@ def _run_all(todo: list[VideoRecord], out: Path, cfg: ExtractConfig):
         for rec in todo:
             yield _extract_one(rec, out, cfg)
         return
-    with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+    with ProcessPoolExecutor(max_workers=cfg.workers, initializer=ignore_sigint) as pool:
         futures = [pool.submit(_extract_one, rec, out, cfg) for rec in todo]
         try:
             for fut in as_completed(futures):

@@ -40,3 +40,19 @@ def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
         prepare(name, dataset_root(demo_root, name), out, cfg)
         roots[name] = out
     return roots
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint as train.py writes it (weights, resolved demo config, epoch) of a real,
+    untrained JDFD with a small decoder: for scoring tests that need a model, not a trained one."""
+    import torch
+
+    from jdfd_lib.checkpoint import save_checkpoint
+    from jdfd_lib.config import config_from_overrides
+    from jdfd_lib.model import build_model
+
+    cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
+    torch.manual_seed(0)
+    state = {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
+    return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from jdfd_lib import detect_videos as dv
 from jdfd_lib.errors import UserError
@@ -90,16 +89,9 @@ def test_bad_counts_and_usage_are_refused_before_any_work(tmp_path: Path, capsys
 # --- on tiny real videos with a real (untrained, tiny) JDFD checkpoint ----------------------
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A checkpoint as train.py writes it (weights, resolved demo config, epoch)."""
-    from jdfd_lib.checkpoint import save_checkpoint
-    from jdfd_lib.config import config_from_overrides
-    from jdfd_lib.model import build_model
-
-    cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
-    torch.manual_seed(0)
-    state = {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
-    return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")
+def ckpt(tiny_checkpoint: Path) -> Path:
+    """The session's tiny untrained JDFD checkpoint (tests/conftest.py)."""
+    return tiny_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ Modules, by the paper section they implement:
 - ``model``, ``losses``: the two-branch autoencoder and Eq. (3)-(5) (Sec. 3.2-3.3).
 - ``config``, ``data``, ``train``: the training recipe of Sec. 4.2.
 - ``checkpoint``: saving and safely loading runs (Sec. 4.2).
-- ``metrics``, ``evaluate``, ``detect``, ``detect_videos``: frame-level AUC and friends, and
+- ``metrics``, ``evaluate``, ``detect``, ``detect_videos``, ``detection_results``: frame-level
+  AUC and friends, and
   scoring new videos (Sec. 4.3).
 - ``cli``, ``errors``: the command line and its one-line error messages.
 - ``report``, ``plot``, ``paper_reference``: Tables 2-3 and Figs 3-4 (Sec. 4.3-4.4).

@@ -33,13 +33,11 @@ from jdfd_lib.data import normalise
 from jdfd_lib.detect_videos import (
     AGGREGATIONS,
     DEFAULT_PATTERNS,
-    DETECTIONS_CSV,
-    DETECTIONS_JSON,
-    FRAMES_CSV,
     aggregate_scores,
     check_settings,
     detect_videos,
 )
+from jdfd_lib.detection_results import DETECTIONS_CSV, DETECTIONS_JSON, FRAMES_CSV
 from jdfd_lib.errors import positive_int
 from jdfd_lib.faces import EXTRACT_PROFILES, ExtractConfig, FaceCrop
 from jdfd_lib.metrics import DECISION_THRESHOLD

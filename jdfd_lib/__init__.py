@@ -12,8 +12,7 @@ Modules, by the paper section they implement:
 - ``config``, ``data``, ``train``: the training recipe of Sec. 4.2.
 - ``checkpoint``: saving and safely loading runs (Sec. 4.2).
 - ``metrics``, ``evaluate``, ``detect``, ``detect_videos``, ``detection_results``: frame-level
-  AUC and friends, and
-  scoring new videos (Sec. 4.3).
+  AUC and friends, and scoring new videos (Sec. 4.3).
 - ``cli``, ``errors``: the command line and its one-line error messages.
 - ``report``, ``plot``, ``paper_reference``: Tables 2-3 and Figs 3-4 (Sec. 4.3-4.4).
 """

@@ -59,7 +59,7 @@ for NB in notebooks/[0-9][0-9]_*.ipynb; do
     [[ -n "$ONLY" && "$NAME" != "$ONLY" ]] && continue
     OUT="$RESULTS_DIR/notebooks/$NAME.ipynb"
     # a stage is complete when it finished with the same notebook, parameters and library
-    KEY="$(cat "$NB" jdfd_lib/*.py | sha256sum | cut -c1-16)-$PROFILE-$DATA_ROOT-$FACES_ROOT"
+    KEY="$(cat "$NB" $(find jdfd_lib -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)-$PROFILE-$DATA_ROOT-$FACES_ROOT"
     if [[ $FORCE -eq 0 && -f "$STAGES_DIR/$NAME.done" && "$(cat "$STAGES_DIR/$NAME.done")" == "$KEY" && -f "$OUT" ]]; then
         echo "== $NAME: complete, skipped (--force to redo)"
         continue
@@ -76,7 +76,7 @@ for NB in notebooks/[0-9][0-9]_*.ipynb; do
     fi
     mv "$PARTIAL" "$OUT"
     SECONDS_TAKEN=$(( $(date +%s) - START ))
-    "$PY" -c "import sys; from jdfd_lib.runinfo import record_stage; \
+    "$PY" -c "import sys; from jdfd_lib.core.runinfo import record_stage; \
 record_stage(sys.argv[1], sys.argv[2], float(sys.argv[3]), profile=sys.argv[4])" \
         "$RESULTS_DIR/run_record.json" "$NAME" "$SECONDS_TAKEN" "$PROFILE"
     echo "$KEY" > "$STAGES_DIR/$NAME.done"

@@ -19,7 +19,7 @@ if [[ $# -eq 0 ]]; then
     # Only cells tagged nbval-check-output (tables and metric summaries) are compared;
     # timings, progress bars and paths are not. The notebooks re-run the demo profile
     # end to end where its outputs are missing (fresh clone) and reuse them otherwise.
-    # Progress bars are off here (TQDM_DISABLE, see jdfd_lib/progress.py): nbval reads a
+    # Progress bars are off here (TQDM_DISABLE, see jdfd_lib/core/progress.py): nbval reads a
     # cell's messages only once the cell has finished, and the widget messages of the bars of
     # a minutes-long cell overflow the kernel's message queue, dropping its final 'idle'
     # ("Timeout of 5 seconds exceeded waiting for output"). Per-epoch lines still show progress.
@@ -28,7 +28,7 @@ if [[ $# -eq 0 ]]; then
     # summaries, which reproduce byte for byte). Trained numbers differ between processors
     # (CPU kernels round differently), so a fresh machine that retrains rewrites
     # results/demo/metrics.json with other values: those are compared after nbval against the
-    # committed copy kept here, within the spread the seeds show (jdfd_lib/reproduce.py).
+    # committed copy kept here, within the spread the seeds show (jdfd_lib/reporting/reproduce.py).
     TMP="$(mktemp -d)"
     trap 'rm -rf "$TMP"' EXIT
     cp results/demo/metrics.json "$TMP/metrics.json"

@@ -22,11 +22,11 @@ import torch
 from bench_train import write_crops  # this folder: run as benchmarks/bench_demo_train.py
 from torch.utils.data import DataLoader
 
-from jdfd_lib.config import TrainConfig, config_from_overrides
-from jdfd_lib.data import CropDataset
-from jdfd_lib.losses import joint_loss
-from jdfd_lib.model import build_model
-from jdfd_lib.train import make_optimizer
+from jdfd_lib.core.config import TrainConfig, config_from_overrides
+from jdfd_lib.detectors.losses import joint_loss
+from jdfd_lib.detectors.model import build_model
+from jdfd_lib.training.data import CropDataset
+from jdfd_lib.training.train import make_optimizer
 
 BEFORE = dict(encoder="legacy_xception", batch_size=4, decoder_channels=(256, 128, 64, 32))
 

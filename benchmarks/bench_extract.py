@@ -4,7 +4,7 @@ Reference, as common preprocessing scripts do it: decode every frame in order wi
 ``cv2.VideoCapture.read()``, and on the sampled frames detect at full resolution with one
 upsampling (``detector(img, 1)``), then align exactly as jdfd does. jdfd: decode only up to
 the last sampled frame, converting only the sampled ones, and detect on a reduced copy with
-a full-resolution fallback (:class:`jdfd_lib.faces.ExtractConfig`).
+a full-resolution fallback (:class:`jdfd_lib.faces.crops.ExtractConfig`).
 
 Prints extracted face frames per second for both, their ratio, and their agreement: the
 share of frames with a face for each and the mean IoU of the detection boxes (frame
@@ -30,11 +30,11 @@ import av
 import cv2
 import numpy as np
 
-from jdfd_lib.align import FaceAligner
-from jdfd_lib.datasets import DATASET_DIRS, dataset_root, list_videos
-from jdfd_lib.faces import EXTRACT_PROFILES, ExtractConfig, extract_video_faces
-from jdfd_lib.paths import resolve
-from jdfd_lib.video import frame_count, read_all_frames, read_frames, sample_frame_indices
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.datasets.adapters import DATASET_DIRS, dataset_root, list_videos
+from jdfd_lib.faces.align import FaceAligner
+from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, extract_video_faces
+from jdfd_lib.faces.video import frame_count, read_all_frames, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[str, FaceAligner] = {}  # dlib models loaded once per process and config
 
@@ -142,7 +142,7 @@ def main() -> None:
 
     data_root = resolve(args.data_root)
     if not data_root.is_dir():
-        from jdfd_lib.demo_data import generate_demo_data
+        from jdfd_lib.demo.generate import generate_demo_data
 
         generate_demo_data(data_root, size="small", seed=0)
     paths = pick_videos(data_root, args.videos)

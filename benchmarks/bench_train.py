@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from jdfd_lib.config import config_from_overrides
-from jdfd_lib.data import CropDataset
-from jdfd_lib.losses import joint_loss
-from jdfd_lib.model import build_model
-from jdfd_lib.runtime import Runtime, resolve_device, seed_worker
-from jdfd_lib.train import make_optimizer
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.detectors.losses import joint_loss
+from jdfd_lib.detectors.model import build_model
+from jdfd_lib.training.data import CropDataset
+from jdfd_lib.training.runtime import Runtime, resolve_device, seed_worker
+from jdfd_lib.training.train import make_optimizer
 
 
 def write_crops(folder: Path, n: int, size: int) -> pd.DataFrame:

@@ -23,9 +23,9 @@ import cv2
 import dlib
 import numpy as np
 
-from jdfd_lib.align import default_predictor_path
-from jdfd_lib.datasets import DATASET_DIRS, dataset_root, list_videos
-from jdfd_lib.demo_data import generate_demo_data
+from jdfd_lib.datasets.adapters import DATASET_DIRS, dataset_root, list_videos
+from jdfd_lib.demo.generate import generate_demo_data
+from jdfd_lib.faces.align import default_predictor_path
 
 
 def frames(path: Path, step: int):

@@ -1,20 +1,21 @@
 """jdfd: a reproduction of JDFD (Yan, Li, Lu 2022), "Deepfake Detection via Joint
 Unsupervised Reconstruction and Supervised Classification".
 
-Modules, by the paper section they implement:
+Sub-packages, by job in the order data flows (each may import only those before it; its
+docstring says what it owns):
 
-- ``demo_data`` / ``render`` / ``fakes``: embedded demo datasets in the real layouts (Sec. 4.1).
-- ``datasets``, ``splits``: readers for FF++, Celeb-DF v2 and UADFV in their official layouts,
-  and their split files (Sec. 4.1).
-- ``video``, ``align``, ``faces``, ``extract``, ``index``, ``prepare_summary``: Dlib detection,
-  68-point alignment, cropping, the crop index (Sec. 3.1).
-- ``model``, ``losses``: the two-branch autoencoder and Eq. (3)-(5) (Sec. 3.2-3.3).
-- ``config``, ``data``, ``train``: the training recipe of Sec. 4.2.
-- ``checkpoint``: saving and safely loading runs (Sec. 4.2).
-- ``metrics``, ``evaluate``, ``detect``, ``detect_videos``, ``detection_results``: frame-level
-  AUC and friends, and scoring new videos (Sec. 4.3).
-- ``cli``, ``errors``: the command line and its one-line error messages.
-- ``report``, ``plot``, ``paper_reference``: Tables 2-3 and Figs 3-4 (Sec. 4.3-4.4).
+- ``core``: the run configuration, one-line errors, paths, progress bars, provenance.
+- ``datasets``: FF++, Celeb-DF v2 and UADFV in their official layouts, split files (Sec. 4.1).
+- ``demo``: the embedded demo data in those layouts (stand-in for the gated datasets).
+- ``faces``: frame sampling, Dlib detection, 68-point alignment, crops, the index (Sec. 3.1).
+- ``detectors``: the two-branch autoencoder, its baseline, Eq. (3)-(5) (Sec. 3.2-3.3).
+- ``training``: loaders, runtime, checkpoints, the training loop (Sec. 4.2).
+- ``evaluation``: frame-level AUC and friends, uncertainty, the trivial reference (Sec. 4.3).
+- ``reporting``: Tables 2-3 and Figs 3-4, the paper's numbers kept apart (Sec. 4.3-4.4).
+- ``detection``: scoring new videos and folders with a trained checkpoint.
+- ``experiments``: the seed grids and exploration helpers the notebooks call.
+
+``cli`` is the command line (``python -m jdfd_lib <command>``).
 """
 
 __version__ = "0.1.0"

@@ -26,17 +26,18 @@ import sys
 import traceback
 import warnings
 
-from jdfd_lib.errors import UserError, cli_command
+from jdfd_lib.core.errors import UserError, cli_command
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo-data": ("jdfd_lib.demo_data", "generate the embedded demo datasets"),
-    "prepare": ("jdfd_lib.extract", "extract aligned face crops from a dataset"),
-    "train": ("jdfd_lib.train", "train JDFD or the no-decoder baseline"),
-    "evaluate": ("jdfd_lib.evaluate", "score test frames and write metrics"),
-    "detect": ("jdfd_lib.detect", "score videos or folders of videos with a trained checkpoint"),
-    "report": ("jdfd_lib.report", "build Tables 2-3 and Figs 3-4 from metrics"),
-    "check-results": ("jdfd_lib.reproduce",
+    "demo-data": ("jdfd_lib.demo.generate", "generate the embedded demo datasets"),
+    "prepare": ("jdfd_lib.faces.prepare", "extract aligned face crops from a dataset"),
+    "train": ("jdfd_lib.training.train", "train JDFD or the no-decoder baseline"),
+    "evaluate": ("jdfd_lib.evaluation.evaluate", "score test frames and write metrics"),
+    "detect": ("jdfd_lib.detection.detect",
+               "score videos or folders of videos with a trained checkpoint"),
+    "report": ("jdfd_lib.reporting.report", "build Tables 2-3 and Figs 3-4 from metrics"),
+    "check-results": ("jdfd_lib.reporting.reproduce",
                       "compare re-trained metrics with committed ones within the seeds' spread"),
 }
 PROG = "jdfd"

@@ -49,17 +49,17 @@ its own family of manipulations). With `PROFILE = "paper"`, `DATA_ROOT` points a
 datasets instead and nothing is generated; every later notebook runs the same code on both.
 """),
     params('''
-DEMO_SIZE = "small"           # demo-data preset (jdfd_lib.demo_data.DEMO_SIZES)
+DEMO_SIZE = "small"           # demo-data preset (jdfd_lib.demo.generate.DEMO_SIZES)
 SEED = 0                      # demo-data seed: same seed, byte-identical videos
 WORKERS = 2                   # processes for generation'''),
     code('''
-from jdfd_lib import browse
-from jdfd_lib.datasets import dataset_root, list_videos
-from jdfd_lib.paths import resolve
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.datasets.adapters import dataset_root, list_videos
+from jdfd_lib.experiments import browse
 
 data_root = resolve(DATA_ROOT)
 if PROFILE == "demo":
-    from jdfd_lib.demo_data import generate_demo_data
+    from jdfd_lib.demo.generate import generate_demo_data
     summary = generate_demo_data(data_root, size=DEMO_SIZE, seed=SEED, workers=WORKERS)
 records = {name: list_videos(name, dataset_root(data_root, name)) for name in ("ffpp", "celebdf", "uadfv")}'''),
     md("Videos per dataset, split and class (train / val / test are disjoint; the adapters assert it)."),
@@ -89,10 +89,10 @@ WORKERS = 2                   # processes, one video each'''),
     code('''
 import dataclasses
 
-from jdfd_lib import browse
-from jdfd_lib.datasets import dataset_root
-from jdfd_lib.extract import EXTRACT_PROFILES, prepare
-from jdfd_lib.paths import resolve
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.datasets.adapters import dataset_root
+from jdfd_lib.experiments import browse
+from jdfd_lib.faces.prepare import EXTRACT_PROFILES, prepare
 
 cfg = EXTRACT_PROFILES[PROFILE]
 overrides = {"frames_per_video": FRAMES_PER_VIDEO, "image_size": IMAGE_SIZE, "workers": WORKERS}
@@ -135,10 +135,10 @@ numbers vary between processors, so no output here is compared exactly by the te
     code('''
 import pandas as pd
 
-from jdfd_lib import browse
-from jdfd_lib.config import config_from_overrides
-from jdfd_lib.paths import resolve
-from jdfd_lib.train import train
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.experiments import browse
+from jdfd_lib.training.train import train
 
 overrides = dict(train_dataset=TRAIN_DATASET, variant=VARIANT, unlabeled_ratio=UNLABELED_RATIO,
                  seed=SEED, faces_root=str(resolve(FACES_ROOT)), out_dir=str(resolve(RUNS_DIR)))
@@ -159,10 +159,10 @@ if cfg.variant == "jdfd":
 ]
 
 EXPERIMENT_CODE = '''
-from jdfd_lib import browse, experiments
-from jdfd_lib.paths import resolve
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.experiments import browse, grid
 
-paths = experiments.Paths(faces=resolve(FACES_ROOT), runs=resolve(RUNS_DIR), results=resolve(RESULTS_DIR))'''
+paths = grid.Paths(faces=resolve(FACES_ROOT), runs=resolve(RUNS_DIR), results=resolve(RESULTS_DIR))'''
 
 NOTEBOOKS["03_cross_dataset"] = [
     md("""
@@ -178,21 +178,21 @@ TRAIN_SETS = ["ffpp", "uadfv", "celebdf"]   # Table 2 rows
 TEST_SETS = ["ffpp", "uadfv", "celebdf"]    # Table 2 columns
 SEEDS = [0, 1, 2]                           # training seeds: every cell is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["jdfd"], ratios=[0.0], seeds=SEEDS)'''),
+results = grid.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["jdfd"], ratios=[0.0], seeds=SEEDS)'''),
     md("""**Table 2 (JDFD rows)**: frame-level AUC (%), ours as mean ± std over the training seeds,
 beside the paper's. Each metric file also holds a 95% bootstrap interval over test videos
 (`results/<profile>/metrics/*.json`, key `intervals`). Trained numbers differ slightly between
 processors: `./run_tests.sh` compares them with the committed ones within the seeds' spread
 (`python -m jdfd_lib check-results`), not here."""),
-    code("print(experiments.show_table(paths, \"table2\"))"),
+    code("print(grid.show_table(paths, \"table2\"))"),
     md("Video-level AUC (mean frame score per video) and the other metrics, mean over seeds."),
-    code("print(experiments.metric_table(results, variant=\"jdfd\").to_string(index=False))"),
+    code("print(grid.metric_table(results, variant=\"jdfd\").to_string(index=False))"),
     md("""**A trivial reference**: logistic regression on the face crops reduced to 8×8 pixels
 (scikit-learn), trained on the same train splits and tested on the same test splits, with a 95%
 bootstrap interval over test videos. If it came close to the CNNs, the demo task would be too
 easy for their numbers to mean anything."""),
     code('''
-from jdfd_lib import trivial
+from jdfd_lib.evaluation import trivial
 
 trivial.reference_with_intervals(paths.faces, TRAIN_SETS, TEST_SETS)'''),
     md("**Fig. 3**: ROC curves of the nine (train, test) pairs; U, F, C as in the paper."),
@@ -212,12 +212,12 @@ TRAIN_SETS = ["uadfv", "ffpp", "celebdf"]   # Table 3 row groups
 TEST_SETS = ["uadfv", "ffpp", "celebdf"]    # Table 3 columns
 SEEDS = [0, 1, 2]                           # training seeds: every cell is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["baseline", "jdfd"], ratios=[0.0], seeds=SEEDS)'''),
+results = grid.run_grid(PROFILE, paths, TRAIN_SETS, TEST_SETS, variants=["baseline", "jdfd"], ratios=[0.0], seeds=SEEDS)'''),
     md("**Table 3**: frame-level AUC (%), Baseline and JDFD, mean ± std over seeds, beside the paper's."),
-    code("print(experiments.show_table(paths, \"table3\"))"),
+    code("print(grid.show_table(paths, \"table3\"))"),
     md("""**Is JDFD above its baseline?** For every cell, a paired t test over the seeds (the same
 seed trains both) says whether the difference exceeds its uncertainty."""),
-    code("print(experiments.show_table(paths, \"comparisons\"))"),
+    code("print(grid.show_table(paths, \"comparisons\"))"),
 ]
 
 NOTEBOOKS["05_unlabeled_augmentation"] = [
@@ -235,11 +235,11 @@ RATIOS = [0.05, 0.10, 0.15]                 # unlabelled share from each other d
 TEST_SETS = ["ffpp", "uadfv", "celebdf"]    # Fig. 4 panels: the three test sets
 SEEDS = [0, 1, 2]                           # training seeds: every bar is mean ± std over them'''),
     code(EXPERIMENT_CODE + '''
-results = experiments.run_grid(PROFILE, paths, [TRAIN_SET], TEST_SETS, variants=["jdfd"], ratios=[0.0, *RATIOS], seeds=SEEDS)'''),
+results = grid.run_grid(PROFILE, paths, [TRAIN_SET], TEST_SETS, variants=["jdfd"], ratios=[0.0, *RATIOS], seeds=SEEDS)'''),
     md("**Fig. 4 data**: frame-level AUC (%) per test set and unlabelled ratio (0% = Table 2's run), mean ± std over seeds."),
-    code("print(experiments.show_table(paths, \"fig4\"))"),
+    code("print(grid.show_table(paths, \"fig4\"))"),
     md("**Does unlabelled data change the AUC?** Each ratio against 0%, paired over seeds (with the JDFD-vs-baseline comparisons of notebook 04)."),
-    code("print(experiments.show_table(paths, \"comparisons\"))"),
+    code("print(grid.show_table(paths, \"comparisons\"))"),
     code("browse.show_png(paths.results / \"fig4_unlabeled.png\")"),
 ]
 
@@ -257,8 +257,8 @@ TRAIN_DATASET = "ffpp"        # used when RUN_NAME is None
 TEST_DATASET = "celebdf"      # which test set to browse
 N_WORST = 6                   # how many of the worst mistakes to show'''),
     code('''
-from jdfd_lib import browse
-from jdfd_lib.paths import resolve
+from jdfd_lib.core.paths import resolve
+from jdfd_lib.experiments import browse
 
 run_name = RUN_NAME or browse.default_run_name(PROFILE, TRAIN_DATASET)
 scores = browse.load_scores(resolve(RESULTS_DIR) / "metrics", run_name, TEST_DATASET)

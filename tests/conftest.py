@@ -19,7 +19,7 @@ DATASETS = ("ffpp", "celebdf", "uadfv")
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ``tiny`` demo data root holding FaceForensics++/, Celeb-DF-v2/ and UADFV/."""
-    from jdfd_lib.demo_data import generate_demo_data
+    from jdfd_lib.demo.generate import generate_demo_data
 
     out = tmp_path_factory.mktemp("demo")
     generate_demo_data(out, size="tiny", seed=0)
@@ -29,8 +29,8 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Face crops of the tiny demo data: dataset key -> prepared root (with index.csv)."""
-    from jdfd_lib.datasets import dataset_root
-    from jdfd_lib.extract import ExtractConfig, prepare
+    from jdfd_lib.datasets.adapters import dataset_root
+    from jdfd_lib.faces.prepare import ExtractConfig, prepare
 
     faces = tmp_path_factory.mktemp("faces")
     cfg = ExtractConfig(frames_per_video=4, image_size=64, workers=1)
@@ -48,9 +48,9 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     untrained JDFD with a small decoder: for scoring tests that need a model, not a trained one."""
     import torch
 
-    from jdfd_lib.checkpoint import save_checkpoint
-    from jdfd_lib.config import config_from_overrides
-    from jdfd_lib.model import build_model
+    from jdfd_lib.core.config import config_from_overrides
+    from jdfd_lib.detectors.model import build_model
+    from jdfd_lib.training.checkpoint import save_checkpoint
 
     cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
     torch.manual_seed(0)

@@ -9,8 +9,13 @@ import matplotlib
 import numpy as np
 import pytest
 
-from jdfd_lib import align
-from jdfd_lib.align import FaceAligner, canonical_points, landmark_points, similarity_transform
+from jdfd_lib.faces import align
+from jdfd_lib.faces.align import (
+    FaceAligner,
+    canonical_points,
+    landmark_points,
+    similarity_transform,
+)
 
 
 def face_image() -> np.ndarray:

@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from jdfd_lib import paths
-from jdfd_lib.checkpoint import (
+from jdfd_lib.core import paths
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.detectors.model import build_model
+from jdfd_lib.training.checkpoint import (
     load_checkpoint,
     read_checkpoint,
     remove_stale_temp_files,
@@ -24,9 +27,6 @@ from jdfd_lib.checkpoint import (
     save_checkpoint,
     stale_temp_files,
 )
-from jdfd_lib.config import config_from_overrides
-from jdfd_lib.errors import UserError
-from jdfd_lib.model import build_model
 
 EXPECTED = r"expected best\.pt or last\.pt written by `python -m jdfd_lib train`"
 
@@ -231,7 +231,7 @@ def test_only_temp_files_of_save_checkpoint_are_stale(tmp_path) -> None:
 def test_a_save_killed_mid_write_leaves_a_temp_file_that_is_found(tmp_path) -> None:
     # the process dies inside torch.save, as under kill -9: no finally block runs
     code = ("import os, sys, torch\n"
-            "from jdfd_lib.checkpoint import save_checkpoint\n"
+            "from jdfd_lib.training.checkpoint import save_checkpoint\n"
             "def dying_save(state, f):\n"
             "    open(f, 'wb').write(b'PK half a checkpoint')\n"
             "    os._exit(9)\n"

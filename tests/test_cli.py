@@ -13,7 +13,8 @@ import warnings
 
 import pytest
 
-from jdfd_lib import cli, errors, paths
+from jdfd_lib import cli
+from jdfd_lib.core import errors, paths
 
 
 def test_help_lists_every_command() -> None:

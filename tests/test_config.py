@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jdfd_lib.config import (
+from jdfd_lib.core.config import (
     TrainConfig,
     config_from_overrides,
     get_profile,
@@ -61,7 +61,7 @@ def test_demo_deviations_are_the_documented_ones() -> None:
 def test_every_field_is_typed_and_documented_in_the_source() -> None:
     import inspect
 
-    from jdfd_lib import config
+    from jdfd_lib.core import config
 
     lines = inspect.getsource(config.TrainConfig).splitlines()
     for f in dataclasses.fields(TrainConfig):

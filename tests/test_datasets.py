@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jdfd_lib import datasets as ds
-from jdfd_lib.datasets import VideoRecord, assert_disjoint, dataset_root, list_videos
-from jdfd_lib.errors import UserError
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.datasets import adapters as ds
+from jdfd_lib.datasets.adapters import VideoRecord, assert_disjoint, dataset_root, list_videos
 
 FFPP_PAIRS = {"train": [["000", "003"], ["001", "004"]], "val": [["002", "005"]],
               "test": [["006", "007"]]}

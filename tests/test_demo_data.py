@@ -13,10 +13,10 @@ import dlib
 import numpy as np
 import pytest
 
-from jdfd_lib import demo_data
-from jdfd_lib.datasets import dataset_root, list_videos
-from jdfd_lib.demo_layout import FFPP_METHODS, SIZES, DemoSize, plan
-from jdfd_lib.video_io import H264Writer
+from jdfd_lib.datasets.adapters import dataset_root, list_videos
+from jdfd_lib.demo import generate as demo_data
+from jdfd_lib.demo.layout import FFPP_METHODS, SIZES, DemoSize, plan
+from jdfd_lib.demo.video_io import H264Writer
 
 TINY = SIZES["tiny"]
 FF = "FaceForensics++"
@@ -151,7 +151,7 @@ def test_dlib_finds_one_face(demo_root: Path, key: str) -> None:
             if len(rects) == 1:  # the face fills a realistic part of the frame
                 assert 0.28 < rects[0].height() / bgr.shape[0] < 0.55
         cap.release()
-    # The skin grain that makes the fakes learnable (jdfd_lib/render.py) costs dlib a few
+    # The skin grain that makes the fakes learnable (jdfd_lib/demo/render.py) costs dlib a few
     # detections at upsample 0: the demo extraction (with its fallbacks) finds 95-98 % of the
     # faces per dataset (prepare_summary.json of the committed run); 0.9 here, on 18 frames.
     assert found / total >= 0.9, f"{key}: one face in {found} of {total} frames"
@@ -238,7 +238,7 @@ def test_small_preset_gives_test_and_val_splits_that_can_measure(tmp_path: Path)
     for the videos): >= 40 test videos per dataset with both classes (FF++ with all four
     methods) and >= 10 validation videos per class, so that neither the test AUCs nor the
     model selection rest on a handful of videos."""
-    from jdfd_lib.demo_layout import write_metadata
+    from jdfd_lib.demo.layout import write_metadata
 
     size = SIZES["small"]
     jobs = plan(size, 0)

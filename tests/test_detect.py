@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from jdfd_lib import detect
+from jdfd_lib.detection import detect
 
 
 class _Mirror(nn.Module):
@@ -61,7 +61,7 @@ def test_reconstruct_resizes_to_the_model_input_and_refuses_a_baseline() -> None
 def test_extraction_settings_follow_the_profile_with_overrides() -> None:
     cfg = detect.extraction_config("demo", frames=5, crop_size=64)
     assert (cfg.frames_per_video, cfg.image_size) == (5, 64)
-    from jdfd_lib.faces import EXTRACT_PROFILES
+    from jdfd_lib.faces.crops import EXTRACT_PROFILES
 
     assert cfg.margin == EXTRACT_PROFILES["demo"].margin
     assert detect.extraction_config("paper").frames_per_video == 300  # paper Sec. 4.1
@@ -81,7 +81,7 @@ def test_missing_video_or_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_bad_settings_are_refused_before_any_file_is_read(tmp_path: Path) -> None:
-    from jdfd_lib.errors import UserError
+    from jdfd_lib.core.errors import UserError
 
     missing = tmp_path / "nope.mp4", tmp_path / "none.pt"
     with pytest.raises(UserError, match="frames must be a positive number, got 0"):
@@ -114,9 +114,9 @@ def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo
 
     import cv2
 
-    from jdfd_lib.faces import extract_video_faces
-    from jdfd_lib.scoring import to_tensor
-    from jdfd_lib.train import load_checkpoint
+    from jdfd_lib.evaluation.scoring import to_tensor
+    from jdfd_lib.faces.crops import extract_video_faces
+    from jdfd_lib.training.train import load_checkpoint
 
     video = _fake_video(demo_root)
     parser = argparse.ArgumentParser()
@@ -156,8 +156,8 @@ def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo
 
 def test_a_checkpoint_holding_python_objects_needs_the_unsafe_flag(
         demo_root: Path, demo_ckpt: Path, tmp_path: Path, capsys) -> None:
-    from jdfd_lib.checkpoint import read_checkpoint
     from jdfd_lib.cli import main
+    from jdfd_lib.training.checkpoint import read_checkpoint
 
     state = read_checkpoint(demo_ckpt)
     state["rng"] = np.random.get_state()  # a numpy array and tuple: older jdfd checkpoints
@@ -173,7 +173,7 @@ def test_a_checkpoint_holding_python_objects_needs_the_unsafe_flag(
 
 
 def test_an_unreadable_video_is_a_clear_error(tmp_path: Path, demo_ckpt: Path) -> None:
-    from jdfd_lib.video import VideoReadError
+    from jdfd_lib.faces.video import VideoReadError
 
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 100)

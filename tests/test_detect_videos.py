@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdfd_lib import detect_videos as dv
-from jdfd_lib.errors import UserError
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.detection import videos as dv
 
 FRAMES = 3  # sampled per video: enough for a per-video mean, quick on the 15-frame clips
 
@@ -60,7 +60,7 @@ def test_folders_are_searched_recursively_for_matching_names(tmp_path: Path) -> 
 
 
 def test_glob_values_are_repeatable_and_comma_separated() -> None:
-    from jdfd_lib.detect import split_patterns
+    from jdfd_lib.detection.detect import split_patterns
 
     assert split_patterns(["*.mp4,*.avi", " *.mkv "]) == ("*.mp4", "*.avi", "*.mkv")
     assert split_patterns(None) == dv.DEFAULT_PATTERNS == ("*.mp4", "*.avi", "*.mov", "*.mkv")
@@ -97,7 +97,7 @@ def ckpt(tiny_checkpoint: Path) -> Path:
 @pytest.fixture(scope="module")
 def folder(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """clips/ (a real and a fake demo video, a faceless one), then two unreadable files."""
-    from jdfd_lib.video_io import write_video
+    from jdfd_lib.demo.video_io import write_video
 
     root = tmp_path_factory.mktemp("videos")
     (root / "clips").mkdir()
@@ -150,7 +150,7 @@ def test_one_row_per_video_with_counts_matching_the_frame_rows(first: dict, fold
         row = rows.loc[str(folder / name)]
         assert row["verdict"] == "" and "cannot be opened" in row["error"]
     # the same scores as the single-video detect of each video
-    from jdfd_lib.detect import detect_video
+    from jdfd_lib.detection.detect import detect_video
 
     single = detect_video(folder / "clips/fake.mp4", ckpt, frames=FRAMES)["frames"]
     own = frames[frames["video"] == str(folder / "clips/fake.mp4")]

@@ -14,12 +14,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from jdfd_lib import evaluate as ev
-from jdfd_lib import stats
-from jdfd_lib.data import read_crop
-from jdfd_lib.errors import UserError, cli_command
-from jdfd_lib.index import index_path, write_index
-from jdfd_lib.scoring import ScoreSettings, forward_batch, score_paths, to_tensor
+from jdfd_lib.core.errors import UserError, cli_command
+from jdfd_lib.evaluation import evaluate as ev
+from jdfd_lib.evaluation import stats
+from jdfd_lib.evaluation.scoring import ScoreSettings, forward_batch, score_paths, to_tensor
+from jdfd_lib.faces.index import index_path, write_index
+from jdfd_lib.training.data import read_crop
 
 
 class TinyJDFD(nn.Module):
@@ -129,9 +129,9 @@ def test_result_file_names_follow_the_run_name(tmp_path: Path) -> None:
 
 def _checkpoint(path: Path, variant: str = "jdfd", weights_variant: str | None = None) -> Path:
     """A checkpoint as train.py writes it: model weights, resolved config, epoch."""
-    from jdfd_lib.checkpoint import save_checkpoint
-    from jdfd_lib.config import config_from_overrides
-    from jdfd_lib.model import build_model
+    from jdfd_lib.core.config import config_from_overrides
+    from jdfd_lib.detectors.model import build_model
+    from jdfd_lib.training.checkpoint import save_checkpoint
 
     cfg = config_from_overrides("demo", variant=variant, image_size=32,
                                 decoder_channels=(32, 16, 8), classifier_hidden=(16,))

@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from jdfd_lib.config import config_from_overrides
-from jdfd_lib.losses import joint_loss, masked_cross_entropy
-from jdfd_lib.model import build_model
-from jdfd_lib.train import make_optimizer
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.detectors.losses import joint_loss, masked_cross_entropy
+from jdfd_lib.detectors.model import build_model
+from jdfd_lib.training.train import make_optimizer
 
 
 def _batch(seed: int = 0, b: int = 4, size: int = 8):

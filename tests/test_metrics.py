@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from jdfd_lib import metrics
+from jdfd_lib.evaluation import metrics
 
 
 def _random(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

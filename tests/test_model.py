@@ -6,8 +6,8 @@ import timm
 import torch
 from torch import nn
 
-from jdfd_lib.config import config_from_overrides, get_profile
-from jdfd_lib.model import JDFD, build_model
+from jdfd_lib.core.config import config_from_overrides, get_profile
+from jdfd_lib.detectors.model import JDFD, build_model
 
 
 def _small(**kw) -> JDFD:

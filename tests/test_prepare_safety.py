@@ -24,12 +24,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdfd_lib import extract
-from jdfd_lib.data import load_split, read_crop
-from jdfd_lib.datasets import dataset_root
-from jdfd_lib.errors import UserError
-from jdfd_lib.extract import ExtractConfig, NoFaceError, prepare
-from jdfd_lib.index import (
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.datasets.adapters import dataset_root
+from jdfd_lib.demo.video_io import H264Writer
+from jdfd_lib.faces import prepare as extract
+from jdfd_lib.faces.index import (
     EXTRACTION_NAME,
     RUNNING_NAME,
     prepare_command,
@@ -37,7 +36,8 @@ from jdfd_lib.index import (
     split_frames,
     write_index,
 )
-from jdfd_lib.video_io import H264Writer
+from jdfd_lib.faces.prepare import ExtractConfig, NoFaceError, prepare
+from jdfd_lib.training.data import load_split, read_crop
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = ExtractConfig(frames_per_video=2, image_size=64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jdfd_lib.progress import progress_bar
+from jdfd_lib.core.progress import progress_bar
 
 
 @pytest.mark.parametrize("env, enabled, disabled", [
@@ -24,6 +24,6 @@ def test_notebook_bars_are_disabled_too(monkeypatch) -> None:
     from tqdm.notebook import tqdm as notebook_tqdm
 
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    assert notebook_tqdm(range(2)).disable is False  # why jdfd_lib.progress exists
-    monkeypatch.setattr("jdfd_lib.progress.tqdm", notebook_tqdm)
+    assert notebook_tqdm(range(2)).disable is False  # why jdfd_lib.core.progress exists
+    monkeypatch.setattr("jdfd_lib.core.progress.tqdm", notebook_tqdm)
     assert progress_bar(range(2)).disable is True

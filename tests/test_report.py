@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdfd_lib import metrics, paper_reference, plot, report
+from jdfd_lib.evaluation import metrics
+from jdfd_lib.reporting import paper_reference, plot, report
 
 SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = (0, 1, 2)

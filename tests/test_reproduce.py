@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jdfd_lib import cli
-from jdfd_lib.reproduce import FLOOR, Z, check_results, format_report, tolerance
+from jdfd_lib.reporting.reproduce import FLOOR, Z, check_results, format_report, tolerance
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "results" / "demo" / "metrics.json"

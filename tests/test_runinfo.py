@@ -6,7 +6,8 @@ import json
 
 import pandas as pd
 
-from jdfd_lib import browse, runinfo
+from jdfd_lib.core import runinfo
+from jdfd_lib.experiments import browse
 
 
 def test_record_stage_accumulates_stages_with_provenance(tmp_path) -> None:

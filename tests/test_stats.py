@@ -1,4 +1,5 @@
-"""Uncertainty statistics (jdfd_lib.stats) against hand-computed cases and scikit-learn."""
+"""Uncertainty statistics (jdfd_lib.evaluation.stats) against hand-computed cases and
+scikit-learn."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from scipy.stats import ttest_rel
 from sklearn.metrics import roc_auc_score
 
-from jdfd_lib import stats
-from jdfd_lib.metrics import MetricError
+from jdfd_lib.evaluation import stats
+from jdfd_lib.evaluation.metrics import MetricError
 
 T_975_DF2 = 4.302652729911275  # Student t quantile 0.975 with 2 degrees of freedom (tables)
 

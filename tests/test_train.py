@@ -15,9 +15,12 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-import jdfd_lib.train as train_mod
-from jdfd_lib.config import TrainConfig, config_from_overrides
-from jdfd_lib.data import (
+import jdfd_lib.training.train as train_mod
+from jdfd_lib.core.config import TrainConfig, config_from_overrides
+from jdfd_lib.core.errors import UserError, cli_command
+from jdfd_lib.detectors.model import build_model
+from jdfd_lib.faces.index import write_index
+from jdfd_lib.training.data import (
     UNLABELLED,
     CropDataset,
     EpochSampler,
@@ -25,10 +28,7 @@ from jdfd_lib.data import (
     foreign_unlabelled,
     load_split,
 )
-from jdfd_lib.errors import UserError, cli_command
-from jdfd_lib.index import write_index
-from jdfd_lib.model import build_model
-from jdfd_lib.train import load_checkpoint, make_optimizer, make_scheduler, train
+from jdfd_lib.training.train import load_checkpoint, make_optimizer, make_scheduler, train
 
 SIZE = 32  # crop and network size of these tests (the smallest Xception accepts)
 
@@ -333,7 +333,7 @@ def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
 @pytest.mark.parametrize("dataset, test_may_share", [("celebdf", True), ("ffpp", False),
                                                       ("uadfv", False)])
 def test_identity_rule_follows_the_dataset(dataset: str, test_may_share: bool) -> None:
-    from jdfd_lib.data import check_disjoint
+    from jdfd_lib.training.data import check_disjoint
 
     def index(splits: dict[str, str]) -> pd.DataFrame:  # video -> split, all of identity "id0"
         return pd.DataFrame([dict(dataset=dataset, method="m", video=v, frame=0, label=0,

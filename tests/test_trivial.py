@@ -9,10 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jdfd_lib.data import load_split
-from jdfd_lib.index import write_index
-from jdfd_lib.metrics import SCORE_COLUMNS
-from jdfd_lib.trivial import (
+from jdfd_lib.evaluation.metrics import SCORE_COLUMNS
+from jdfd_lib.evaluation.trivial import (
     REFERENCE_COLUMNS,
     TrivialConfig,
     features,
@@ -22,6 +20,8 @@ from jdfd_lib.trivial import (
     trivial_reference,
     trivial_scores,
 )
+from jdfd_lib.faces.index import write_index
+from jdfd_lib.training.data import load_split
 
 
 def _synthetic_root(root: Path, dataset: str, real_level: int, fake_level: int,

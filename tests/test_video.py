@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from jdfd_lib.video import (
+from jdfd_lib.faces.video import (
     VideoReadError,
     frame_count,
     read_all_frames,

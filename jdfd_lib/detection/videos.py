@@ -1,0 +1,253 @@
+"""``python -m jdfd_lib detect`` over many videos: folders, parallel extraction, resumable
+results (paper Sec. 3.1 pre-processing, Sec. 4.3 frame scores).
+
+Each video is scored as by :mod:`jdfd_lib.detection.detect` (evenly spaced frames, the
+largest Dlib face aligned and cropped, one fake score ``softmax(logits)[:, 1]`` per face). Folders
+are searched recursively for file names matching any pattern (case-insensitive; default ``*.mp4
+*.avi *.mov *.mkv``). Decoding, detection and alignment run in ``workers`` processes, one dlib
+aligner each; the model runs in the main process, ``batch_size`` faces at a time. The video
+score aggregates the frame scores by one of :data:`AGGREGATIONS` (``mean`` by default,
+``median``, ``max``, ``vote``): "fake" at or above ``threshold`` (default 0.5), else "real";
+"no face" without faces. Unreadable videos (:class:`jdfd_lib.faces.video.VideoReadError`, OpenCV
+errors) get a row with the reason and no verdict; the others are still scored.
+
+Output in ``out`` (:mod:`jdfd_lib.detection.results`): ``detections.csv`` (one row per video),
+``frames.csv`` (frame scores) and ``detections.json`` (provenance: checkpoint sha256, run
+config, extraction settings, aggregation, threshold, library versions). A rerun on the same
+``out`` skips the videos finished with the same settings and tries unreadable ones again;
+other settings are refused unless ``force`` (which starts afresh).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from jdfd_lib.core.errors import UserError, ignore_sigint, option, require_positive
+from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.datasets.adapters import VIDEO_SUFFIXES
+from jdfd_lib.detection.results import (
+    DETECTION_COLUMNS,
+    DETECTIONS_CSV,
+    DETECTIONS_JSON,
+    FRAMES_CSV,
+    NO_FACE,
+    Results,
+)
+from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
+from jdfd_lib.faces.align import FaceAligner
+from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, extract_video_faces
+from jdfd_lib.faces.video import VideoReadError
+
+DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
+
+
+class Aggregation(NamedTuple):
+    """How the frame scores (N,) of a video, N >= 1, become one video score."""
+
+    fn: Callable[[np.ndarray, float], float]  # (scores, threshold) -> video score
+    description: str
+
+
+AGGREGATIONS: dict[str, Aggregation] = {
+    "mean": Aggregation(lambda s, t: float(np.mean(s)), "mean frame score (default)"),
+    "median": Aggregation(lambda s, t: float(np.median(s)),
+                          "median frame score (robust to a few outlier frames)"),
+    "max": Aggregation(lambda s, t: float(np.max(s)),
+                       "highest frame score (fake if any one frame looks fake)"),
+    "vote": Aggregation(lambda s, t: float(np.mean(s >= t)),
+                        "fraction of frames scored at or above the threshold"),
+}
+
+
+def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
+                   **counts: int | None) -> None:
+    """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), or a
+    count (``frames=...``) that is neither None nor positive. Cheap: call it first."""
+    for name, value in counts.items():
+        require_positive(value, name, "--" + name.replace("_", "-"))
+    if aggregate not in AGGREGATIONS:
+        raise UserError(f"{option('aggregate', '--aggregate')} must be one of "
+                        f"{', '.join(AGGREGATIONS)}, got {aggregate!r}")
+    if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
+        raise UserError(f"{option('threshold', '--threshold')} must be between 0 and 1 "
+                        f"(exclusive), got {threshold!r}")
+
+
+def aggregate_scores(scores: Sequence[float], aggregate: str = "mean",
+                     threshold: float = DECISION_THRESHOLD) -> tuple[float, str | None]:
+    """A video's score and verdict from its frame scores.
+
+    Returns:
+        (score, "fake" if score >= threshold else "real"); (NaN, None) without scores.
+    """
+    check_settings(aggregate, threshold)
+    scores = np.asarray(scores, dtype=np.float64)  # (N,)
+    if scores.size == 0:
+        return float("nan"), None
+    score = AGGREGATIONS[aggregate].fn(scores, threshold)
+    return score, "fake" if score >= threshold else "real"
+
+
+def find_videos(inputs: Sequence[str | os.PathLike],
+                patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
+    """Video files given, and those found in folders (recursively, sorted), without repeats.
+
+    Raises:
+        UserError: a path is neither a file nor a folder, or a folder holds no matching file.
+    """
+    found: dict[Path, Path] = {}  # resolved -> as given or found
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_file():
+            found.setdefault(path.resolve(), path)
+        elif path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and any(
+                fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns))
+            if not matches:
+                raise UserError(f"{path}: no file matching {' '.join(patterns)} in this folder "
+                                f"or below; pass {option('patterns', '--glob')} to match others")
+            for p in matches:
+                found.setdefault(p.resolve(), p)
+        else:
+            raise UserError(f"{path}: no such file or folder; expected a video or a folder "
+                            "of videos")
+    return list(found.values())
+
+
+_ALIGNERS: dict[str, FaceAligner] = {}  # per process and settings: dlib models load once
+
+
+def _extract(video: str, ecfg: ExtractConfig) -> tuple[str, FaceCropList | None, str]:
+    """(video, its faces, "") or (video, None, one-line reason it cannot be read); runs in
+    a worker process."""
+    key = json.dumps(ecfg.fingerprint(), sort_keys=True)
+    if key not in _ALIGNERS:
+        _ALIGNERS[key] = ecfg.make_aligner()
+    try:
+        return video, extract_video_faces(video, ecfg, _ALIGNERS[key]), ""
+    except (VideoReadError, cv2.error) as err:
+        text = " ".join(str(err).split())  # OpenCV messages span lines
+        return video, None, text.removeprefix(f"{video}: ")
+
+
+def _extractions(videos: list[str], ecfg: ExtractConfig,
+                 workers: int) -> Iterator[tuple[str, FaceCropList | None, str]]:
+    """Yield each video's faces as it finishes (in-process when one worker suffices)."""
+    if workers == 1 or len(videos) <= 1:
+        for video in videos:
+            yield _extract(video, ecfg)
+        return
+    # spawn, not fork: the main process may hold CUDA and torch threads; workers ignore
+    # SIGINT so that Ctrl-C is answered once, here
+    pool = ProcessPoolExecutor(min(workers, len(videos)), initializer=ignore_sigint,
+                               mp_context=multiprocessing.get_context("spawn"))
+    queue, pending = iter(videos), set()
+    try:
+        while True:  # at most 2 videos per worker in flight: finished faces wait in memory
+            pending |= {pool.submit(_extract, v, ecfg)
+                        for v in islice(queue, 2 * workers - len(pending))}
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:  # also on Ctrl-C or close(): cancel queued videos, let running ones end
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _score_video(video: str, crops: FaceCropList | None, error: str, model, settings,
+                 aggregate: str, threshold: float) -> tuple[dict, pd.DataFrame]:
+    """The detections.csv row and frames.csv rows of one extracted video."""
+    from jdfd_lib.detection.detect import score_video
+
+    if crops is None:
+        return {"video": video, **dict.fromkeys(DETECTION_COLUMNS[1:5], 0),
+                "video_score": float("nan"), "verdict": "", "error": error}, pd.DataFrame()
+    table, score, verdict = score_video(crops, model, settings, aggregate, threshold)
+    table.insert(0, "video", video)
+    st = crops.stats
+    return {"video": video, "frames_sampled": len(st.requested), "frames_scored": len(table),
+            "frames_no_face": len(st.no_face), "frames_unreadable": len(st.read_error),
+            "video_score": score, "verdict": verdict or NO_FACE, "error": ""}, table
+
+
+def _provenance(checkpoint: Path, cfg, ecfg: ExtractConfig, aggregate: str,
+                threshold: float) -> dict:
+    """What produced the results: model file, run, crops, aggregation, libraries."""
+    from jdfd_lib.evaluation.evaluate import file_sha256, library_versions
+
+    return {"checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(checkpoint),
+            "run_name": cfg.run_name, "run_config": cfg.to_dict(),
+            "extraction": ecfg.fingerprint(), "aggregate": aggregate,
+            "aggregate_description": AGGREGATIONS[aggregate].description,
+            "threshold": float(threshold), "versions": library_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.PathLike,
+                  out: str | os.PathLike, *, patterns: Sequence[str] = DEFAULT_PATTERNS,
+                  frames: int | None = None, predictor: str | os.PathLike | None = None,
+                  crop_size: int | None = None, batch_size: int | None = None,
+                  workers: int = 1, aggregate: str = "mean",
+                  threshold: float = DECISION_THRESHOLD, force: bool = False,
+                  allow_pickle: bool = False) -> dict:
+    """Score videos and folders of videos; write (or resume) the results in ``out``.
+
+    Args:
+        inputs: video files and folders (searched recursively for ``patterns``).
+        checkpoint: a ``best.pt`` written by ``python -m jdfd_lib train``.
+        out: folder for detections.csv, frames.csv and detections.json.
+        workers: processes decoding and aligning videos in parallel.
+        force: replace results in ``out`` made with other settings.
+        Others: as for :func:`jdfd_lib.detection.detect.detect_video`.
+
+    Returns:
+        ``counts`` (videos, scored, fake, real, no_face, unreadable: all of ``out``),
+        ``unreadable`` (video, reason), ``done`` (videos processed now), ``skipped`` (done
+        before), and the paths ``detections``, ``frames``, ``json``.
+
+    Raises:
+        UserError: a bad setting, a missing input, or results of other settings in ``out``.
+    """
+    check_settings(aggregate, threshold, frames=frames, crop_size=crop_size,
+                   batch_size=batch_size, workers=workers)
+    checkpoint, out = Path(checkpoint), Path(out)
+    if not checkpoint.is_file():
+        raise UserError(f"{checkpoint}: checkpoint not found")
+    videos = [str(v) for v in find_videos(inputs, patterns)]
+    from jdfd_lib.detection.detect import extraction_config
+    from jdfd_lib.evaluation.scoring import ScoreSettings, prepare_model
+    from jdfd_lib.training.checkpoint import load_checkpoint  # heavy imports (torch, timm)
+
+    model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
+    ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
+    results = Results(out, _provenance(checkpoint, cfg, ecfg, aggregate, threshold), videos,
+                      force)
+    todo = [v for v in videos if v not in results.rows]
+    settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
+    model = prepare_model(model, settings)
+    try:
+        with closing(_extractions(todo, ecfg, workers)) as stream:  # closed on Ctrl-C too
+            for ext in progress_bar(stream, total=len(todo), desc="detect", unit="video"):
+                results.add(*_score_video(*ext, model, settings, aggregate, threshold))
+                results.flush(force=False)
+    finally:  # keep every finished video, also when interrupted
+        results.flush()
+    return {"counts": results.counts(), "unreadable": results.unreadable(), "done": len(todo),
+            "skipped": len(videos) - len(todo), "detections": out / DETECTIONS_CSV,
+            "frames": out / FRAMES_CSV, "json": out / DETECTIONS_JSON}
+

@@ -1,0 +1,105 @@
+"""The experiment grids behind Tables 2-3 and Fig. 4 (paper Sec. 4.3-4.4).
+
+A grid is a set of trainings (train set x variant x unlabelled ratio) each evaluated on the
+test split of every test set. Finished trainings and evaluations are skipped (``train`` and
+``evaluate`` both check their outputs), so the notebooks can be re-run cheaply and an
+interrupted grid resumes where it stopped. A grid can run several training seeds; after each
+grid the report (tables as mean ± std over seeds, comparisons, figures, metrics.json) is
+rewritten from *all* metric files of the profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.evaluation.evaluate import evaluate
+from jdfd_lib.reporting import report
+
+METRIC_COLUMNS = ["frame_auc", "video_auc", "ap", "eer", "acc"]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a profile's face crops, runs and results live."""
+
+    faces: Path  # one prepared folder per dataset: faces/ffpp, faces/uadfv, faces/celebdf
+    runs: Path  # one folder per run name (checkpoints, metrics.csv, config.json)
+    results: Path  # results/<profile>: tables, figures; metric files under metrics/
+
+    @property
+    def metrics(self) -> Path:
+        """Folder of the per-(run, test set) metric, score and ROC files."""
+        return self.results / "metrics"
+
+
+def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
+             variants: Sequence[str] = ("jdfd",), ratios: Sequence[float] = (0.0,),
+             seeds: Sequence[int] = (0,)) -> pd.DataFrame:
+    """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
+
+    The seeds run one after the other (all of seed 0's grid first), so an interrupted grid
+    already holds complete seeds; the report averages every cell over the seeds present.
+
+    Args:
+        profile: "demo" or "paper" (``jdfd_lib.core.config`` profiles).
+        paths: the profile's folders.
+        train_sets: dataset keys to train on.
+        test_sets: dataset keys to test on (test split only).
+        variants: "jdfd" and/or "baseline".
+        ratios: unlabelled foreign-data ratios (0.0 = none).
+        seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
+
+    Returns:
+        The tidy results of all metric files of the profile (``load_results``), one row per
+        (run, test set): several seeds give several rows per setting.
+    """
+    from jdfd_lib.training.train import train  # heavy import, only when a grid runs
+
+    if isinstance(seeds, int) or not len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    faces = {name: paths.faces / name for name in set(train_sets) | set(test_sets)}
+    for seed in seeds:
+        for train_set in train_sets:
+            for variant in variants:
+                for ratio in ratios:
+                    cfg = config_from_overrides(
+                        profile, train_dataset=train_set, variant=variant,
+                        unlabeled_ratio=ratio, seed=int(seed), faces_root=str(paths.faces),
+                        out_dir=str(paths.runs),
+                    )
+                    run_dir = train(cfg, resume=True)  # an interrupted run continues
+                    evaluate(run_dir / "best.pt", faces, list(test_sets), paths.metrics)
+    return report.write_all(profile, paths.metrics, paths.results)
+
+
+def show_table(paths: Paths, name: str) -> str:
+    """The Markdown of a written table (``table2``, ``table3``, ``fig4``) or ``comparisons``."""
+    return (paths.results / f"{name}.md").read_text()
+
+
+def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
+    """All metrics of one variant without unlabelled data, by (train, test), over seeds.
+
+    Args:
+        results: the tidy table of ``load_results`` (any number of seeds).
+        variant: "jdfd" or "baseline".
+
+    Returns:
+        One row per (train, test): ``n_seeds``, the mean over seeds of each of
+        :data:`METRIC_COLUMNS` (%, one decimal) and ``frame_auc_std`` (sample std over seeds,
+        0.0 for one seed).
+    """
+    sel = report.jdfd_runs(results, variant)
+    keys = ["train_dataset", "test_dataset"]
+    grp = sel.groupby(keys)
+    out = (100 * grp[METRIC_COLUMNS].mean()).round(report.DECIMALS)
+    out.insert(0, "n_seeds", grp["seed"].nunique())
+    std = (100 * grp["frame_auc"].std(ddof=1)).fillna(0.0).round(report.DECIMALS)
+    out.insert(out.columns.get_loc("frame_auc") + 1, "frame_auc_std", std)
+    order = {k: i for i, k in enumerate(report.TRAIN_ORDER)}
+    return out.reset_index().sort_values(keys, key=lambda s: s.map(order)).reset_index(drop=True)

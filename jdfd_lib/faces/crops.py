@@ -1,0 +1,194 @@
+"""Aligned face crops of one video: sample, decode, detect, align (paper Sec. 3.1).
+
+The extraction settings (:class:`ExtractConfig`) and the single-video pipeline live here;
+:mod:`jdfd_lib.faces.prepare` runs it over a whole dataset, and ``python -m jdfd_lib detect``
+over one new video.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jdfd_lib.core.errors import UserError, current_command, option
+from jdfd_lib.faces.align import FaceAligner, default_predictor_path
+from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
+
+
+@dataclass
+class ExtractConfig:
+    """Face-extraction settings. Paper values: 300 frames per video, 299x299 crops, Dlib's
+    68-point landmarks; the rest is not stated in the paper and has documented defaults.
+
+    Attributes:
+        frames_per_video: evenly spaced frames taken per video (paper: 300).
+        image_size: crop side in pixels (paper: 299).
+        margin: context around the tight face template on each side, as a fraction of it.
+        detect_max_side: longer side of the reduced copy the detector first runs on
+            (None: detect at full resolution).
+        upsample: dlib upsampling steps of that first detection.
+        fallback_upsample: upsampling of the full-resolution retry when the first finds none.
+        predictor_path: 68-point dlib model (None: the one of ``face_recognition_models``).
+        image_format: "png" (lossless, default) or "jpg".
+        jpeg_quality: JPEG quality when ``image_format == "jpg"``.
+        track_expand: within a video, search first around the last face box grown by this
+            fraction of its width per side (None: search whole frames only).
+        track_face_px: that region is reduced so the last face is at most this wide (80:
+            dlib's HOG window, the smallest face it finds without upsampling).
+        workers: processes extracting videos in parallel.
+
+    Raises:
+        UserError: naming every invalid setting and what it must be (with its
+            ``prepare`` flag, e.g. ``--frames``, when run from the command line).
+    """
+
+    frames_per_video: int = 300
+    image_size: int = 299
+    margin: float = 0.15
+    detect_max_side: int | None = 640
+    upsample: int = 0
+    fallback_upsample: int = 1
+    predictor_path: str | None = None
+    image_format: str = "png"
+    jpeg_quality: int = 95
+    track_expand: float | None = 0.5
+    track_face_px: int = 80
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        problems = [f"{_spell(name, flag)} must be {expected}, got {value!r}"
+                    for name, flag, expected, ok in _FIELD_CHECKS
+                    if not ok(value := getattr(self, name))]
+        if problems:
+            raise UserError(f"invalid extraction settings: {'; '.join(problems)}")
+
+    def fingerprint(self) -> dict:
+        """The settings that shape the crops (not ``workers``; the predictor by file name)."""
+        d = asdict(self)
+        del d["workers"]
+        d["predictor_path"] = Path(self.predictor_path or default_predictor_path()).name
+        return d
+
+    def make_aligner(self) -> FaceAligner:
+        """A :class:`FaceAligner` with these settings (loads the dlib models)."""
+        return FaceAligner(self.image_size, self.margin, self.detect_max_side, self.upsample,
+                           self.fallback_upsample, self.predictor_path, self.track_expand,
+                           self.track_face_px)
+
+
+def _is_int(v: object, low: int, high: int | None = None) -> bool:
+    return (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+            and (high is None or v <= high))
+
+
+def _is_number(v: object, low: float) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= low
+
+
+def _spell(name: str, flag: str) -> str:
+    """A setting as the caller wrote it: the field, or the flag of the running command."""
+    flag = _COMMAND_FLAGS.get(current_command() or "", {}).get(name, flag)
+    return option(name, flag) if flag else name
+
+
+# flags of other commands that build an ExtractConfig, where they differ from prepare's
+_COMMAND_FLAGS = {"detect": {"image_size": "--crop-size"}}
+# (field, prepare's flag or "" when it has none, what is expected, the test)
+_FIELD_CHECKS = [
+    ("frames_per_video", "--frames", "a positive integer", lambda v: _is_int(v, 1)),
+    ("image_size", "--size", "an integer >= 8 (pixels)", lambda v: _is_int(v, 8)),
+    ("workers", "--workers", "a positive integer", lambda v: _is_int(v, 1)),
+    ("image_format", "--image-format", "'png' or 'jpg'", lambda v: v in ("png", "jpg")),
+    ("margin", "", "a number >= 0", lambda v: _is_number(v, 0)),
+    ("detect_max_side", "", "None or a positive integer",
+     lambda v: v is None or _is_int(v, 1)),
+    ("upsample", "", "an integer >= 0", lambda v: _is_int(v, 0)),
+    ("fallback_upsample", "", "an integer >= 0", lambda v: _is_int(v, 0)),
+    ("jpeg_quality", "", "an integer from 0 to 100", lambda v: _is_int(v, 0, 100)),
+    ("track_expand", "", "None or a number >= 0", lambda v: v is None or _is_number(v, 0)),
+    ("track_face_px", "", "a positive integer", lambda v: _is_int(v, 1)),
+]
+
+
+EXTRACT_PROFILES: dict[str, ExtractConfig] = {
+    "paper": ExtractConfig(frames_per_video=300, image_size=299),
+    "demo": ExtractConfig(frames_per_video=4, image_size=128),  # 8-frame clips: 4 suffice
+}
+
+
+@dataclass
+class FaceCrop:
+    """The aligned face of one frame."""
+
+    frame: int  # frame number in the video (0-based)
+    image: np.ndarray  # (S, S, 3) RGB uint8
+    landmarks: np.ndarray  # (68, 2) crop coordinates
+    box: tuple[int, int, int, int]  # detection (left, top, right, bottom), frame coordinates
+    n_faces: int  # faces found in the frame
+    fallback: bool  # found by the full-resolution retry
+
+
+@dataclass
+class VideoStats:
+    """What happened to the requested frames of one video."""
+
+    n_frames: int = 0  # frames the container reports
+    requested: list[int] = field(default_factory=list)
+    no_face: list[int] = field(default_factory=list)
+    read_error: list[int] = field(default_factory=list)  # requested but never decoded
+    fallbacks: int = 0  # frames where the full-resolution retry ran
+
+
+class FaceCropList(list):
+    """A list of :class:`FaceCrop` with the video's :class:`VideoStats` as ``.stats``."""
+
+    stats: VideoStats
+
+
+def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner: FaceAligner,
+                     stats: VideoStats) -> Iterator[FaceCrop]:
+    """Yield the aligned faces of the sampled frames one at a time, filling ``stats``.
+
+    Raises:
+        VideoReadError: the video cannot be opened or decoded.
+    """
+    stats.n_frames = frame_count(video_path)
+    stats.requested = sample_frame_indices(stats.n_frames, cfg.frames_per_video)
+    aligner.reset()  # no face box carried over from another video
+    fallbacks_before, seen = aligner.n_fallbacks, set()
+    for idx, frame in read_frames(video_path, stats.requested):
+        seen.add(idx)
+        face = aligner.align(frame)
+        stats.fallbacks = aligner.n_fallbacks - fallbacks_before
+        if face is None:
+            stats.no_face.append(idx)
+            continue
+        yield FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces, face.fallback)
+    stats.read_error = [i for i in stats.requested if i not in seen]
+
+
+def extract_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig,
+                        aligner: FaceAligner | None = None) -> FaceCropList:
+    """Aligned face crops of the evenly sampled frames of one video.
+
+    Args:
+        video_path: the video.
+        cfg: extraction settings.
+        aligner: reuse loaded dlib models (default: built from ``cfg``).
+
+    Returns:
+        One :class:`FaceCrop` per frame with a face; frames without one are absent and
+        listed in the result's ``.stats`` (:class:`VideoStats`).
+
+    Raises:
+        VideoReadError: the video cannot be opened or decoded.
+    """
+    stats = VideoStats()
+    crops = FaceCropList(iter_video_faces(video_path, cfg, aligner or cfg.make_aligner(), stats))
+    crops.stats = stats
+    return crops

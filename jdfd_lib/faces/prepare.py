@@ -1,0 +1,348 @@
+"""``python -m jdfd_lib prepare``: aligned face crops of a whole dataset (paper Sec. 3.1, 4.1).
+
+For every video listed by :mod:`jdfd_lib.datasets.adapters`, N evenly spaced frames (paper: 300) are
+decoded, the largest Dlib face aligned and cropped (paper: 299x299), and written to
+``out/crops/{method}/{video}/{frame:06d}.png``. Per video, a metadata file
+``out/meta/{method}/{video}.json`` (landmarks in crop coordinates, boxes, faces per frame,
+dropped frames and why) is written last, atomically: it is the video's "done" marker.
+Finally ``out/index.csv`` lists one row per crop (:mod:`jdfd_lib.faces.index`).
+
+Resuming: a rerun skips videos whose marker records the same extraction settings and whose
+listed crops all exist, and redoes the rest (interrupted, failed, extracted with other
+settings, or with a crop deleted since); ``verify`` also decodes every crop and redoes the
+videos with a broken one. Crops are written to a temporary folder renamed into place before
+the marker, so an interrupted video is never counted as done. While videos are being
+redone the folder holds no index (:mod:`jdfd_lib.faces.index`: an interrupted run cannot leave an
+index listing crops of two settings); the index is written at the end with
+``extraction.json``, the record of the settings and of the command.
+
+Nothing is silent: unreadable videos are skipped and listed in ``failures`` (the command
+exits 1 after finishing the others), and videos without a single face or with frames lost
+to read errors are listed as warnings (:mod:`jdfd_lib.faces.prepare_summary`). A dataset where not
+one face is found is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, replace
+from functools import partial
+from pathlib import Path
+
+import cv2
+import pandas as pd
+
+from jdfd_lib.core.errors import UserError, ignore_sigint, positive_int
+from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.datasets.adapters import (
+    DATASET_DIRS,
+    FFPP_COMPRESSIONS,
+    FFPP_METHODS,
+    UADFV_OUT_SPLIT_FILE,
+    VideoRecord,
+    list_videos,
+)
+from jdfd_lib.datasets.splits import uadfv_split_file
+from jdfd_lib.faces.align import FaceAligner
+from jdfd_lib.faces.crops import (
+    EXTRACT_PROFILES,
+    ExtractConfig,
+    FaceCrop,
+    VideoStats,
+    extract_video_faces,
+    iter_video_faces,
+)
+from jdfd_lib.faces.index import INDEX_COLUMNS, mark_running, prepare_command, write_prepared_index
+from jdfd_lib.faces.prepare_summary import (
+    NoFaceError,
+    build_summary,
+    call_record,
+    closing_line,
+    failure_message,
+    no_face_message,
+    report_lines,
+)
+from jdfd_lib.faces.video import VideoReadError
+
+__all__ = ["EXTRACT_PROFILES", "ExtractConfig", "FaceCrop", "NoFaceError", "extract_video_faces",
+           "prepare", "read_video_meta", "add_arguments", "run"]
+
+SUMMARY_FILE = "prepare_summary.json"
+_ALIGNERS: dict[str, FaceAligner] = {}  # per process and settings, built on first use
+
+
+def _meta_path(out: Path, method: str, video: str) -> Path:
+    return out / "meta" / method / f"{video}.json"
+
+
+def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
+    """Read a finished video's metadata (landmarks in crop coordinates, boxes, drops).
+
+    Raises:
+        FileNotFoundError: the video has not been extracted into ``out``.
+    """
+    path = _meta_path(Path(out), method, video)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no metadata; video {method}/{video} was not "
+                                f"extracted into {out}")
+    return json.loads(path.read_text())
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _write_crop(path: Path, image, cfg: ExtractConfig) -> None:
+    params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality] if cfg.image_format == "jpg" else []
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+        raise OSError(f"{path}: could not write the crop")
+
+
+def _crop_damage(meta: dict, crops: Path, verify: bool, size: int) -> str | None:
+    """Why a finished video's crops cannot be used, or None: a listed crop is missing (one
+    directory listing), or, with ``verify``, does not decode as a ``size`` square image."""
+    try:
+        present = set(os.listdir(crops))
+    except OSError:
+        return "crop folder missing"
+    missing = [f["file"] for f in meta["frames"] if f["file"] not in present]
+    if missing:
+        return f"{len(missing)} of {len(meta['frames'])} crops missing (e.g. {missing[0]})"
+    for f in meta["frames"] if verify else ():
+        image = cv2.imread(str(crops / f["file"]), cv2.IMREAD_COLOR)
+        if image is None or image.shape[:2] != (size, size):
+            return f"crop {f['file']} does not decode as a {size}x{size} image"
+    return None
+
+
+def _done_state(rec: VideoRecord, out: Path, cfg: ExtractConfig, fingerprint: dict,
+                verify: bool) -> tuple[dict | None, str | None]:
+    """(metadata, None) if the video was finished with these settings and its crops are
+    intact; (None, why) if it was finished but a crop is damaged; (None, None) otherwise."""
+    try:
+        meta = json.loads(_meta_path(out, rec.method, rec.video).read_text())
+    except (OSError, ValueError):
+        return None, None
+    if meta.get("config") != fingerprint:
+        return None, None
+    damage = _crop_damage(meta, out / "crops" / rec.method / rec.video, verify, cfg.image_size)
+    return (None, damage) if damage else (meta, None)
+
+
+def _finished_videos(records: list[VideoRecord], out: Path, cfg: ExtractConfig,
+                     verify: bool) -> tuple[dict, list[dict]]:
+    """(method, video) -> metadata of finished, intact videos (None for the rest), and the
+    finished videos whose crops are damaged (path, reason): they are redone."""
+    check = partial(_done_state, out=out, cfg=cfg, fingerprint=cfg.fingerprint(),
+                    verify=verify)
+    if verify and cfg.workers > 1 and len(records) > 1:  # decoding every crop: in parallel
+        with ProcessPoolExecutor(max_workers=cfg.workers, initializer=ignore_sigint) as pool:
+            states = list(pool.map(check, records, chunksize=16))
+    else:
+        states = [check(r) for r in records]
+    metas = {(r.method, r.video): meta for r, (meta, _) in zip(records, states, strict=True)}
+    damaged = [{"path": str(r.path), "reason": why}
+               for r, (_, why) in zip(records, states, strict=True) if why]
+    return metas, damaged
+
+
+def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
+                frames: list[dict]) -> dict:
+    return {
+        "dataset": rec.dataset, "method": rec.method, "video": rec.video,
+        "source": str(rec.path), "label": rec.label, "split": rec.split,
+        "identity": rec.identity, "config": cfg.fingerprint(), "n_frames": stats.n_frames,
+        "frames_requested": stats.requested, "fallbacks": stats.fallbacks, "frames": frames,
+        "dropped": sorted([{"frame": i, "reason": "no_face"} for i in stats.no_face]
+                          + [{"frame": i, "reason": "read_error"} for i in stats.read_error],
+                          key=lambda d: d["frame"]),
+    }
+
+
+def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
+    """Extract one video into a temp folder, move it into place, then write the marker."""
+    key = json.dumps(cfg.fingerprint(), sort_keys=True)
+    if key not in _ALIGNERS:
+        _ALIGNERS[key] = cfg.make_aligner()
+    _meta_path(out, rec.method, rec.video).unlink(missing_ok=True)  # not done until rewritten
+    final = out / "crops" / rec.method / rec.video
+    tmp = final.with_name(f".{rec.video}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    stats, frames = VideoStats(), []
+    try:
+        for face in iter_video_faces(rec.path, cfg, _ALIGNERS[key], stats):
+            name = f"{face.frame:06d}.{cfg.image_format}"
+            _write_crop(tmp / name, face.image, cfg)
+            frames.append({"frame": face.frame, "file": name, "n_faces": face.n_faces,
+                           "box": list(face.box), "fallback": face.fallback,
+                           "landmarks": face.landmarks.round(2).tolist()})
+    except (VideoReadError, cv2.error) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return {"status": "failed", "path": str(rec.path), "reason": str(err)}
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    meta = _video_meta(rec, cfg, stats, frames)
+    _write_json_atomic(_meta_path(out, rec.method, rec.video), meta)
+    return {"status": "done", "meta": meta}
+
+
+def _run_all(todo: list[VideoRecord], out: Path, cfg: ExtractConfig):
+    """Yield each video's result as it finishes (in-process when ``workers == 1``)."""
+    if cfg.workers == 1 or len(todo) <= 1:
+        for rec in todo:
+            yield _extract_one(rec, out, cfg)
+        return
+    with ProcessPoolExecutor(max_workers=cfg.workers, initializer=ignore_sigint) as pool:
+        futures = [pool.submit(_extract_one, rec, out, cfg) for rec in todo]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        except BaseException:  # Ctrl-C or a bug: stop queued videos, keep the finished ones
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _index_rows(meta: dict, out: Path) -> list[dict]:
+    base = f"crops/{meta['method']}/{meta['video']}"
+    return [{"dataset": meta["dataset"], "method": meta["method"], "video": meta["video"],
+             "frame": f["frame"], "label": meta["label"], "split": meta["split"],
+             "identity": meta["identity"], "path": f"{base}/{f['file']}",
+             "n_faces": f["n_faces"], "fallback": f["fallback"]} for f in meta["frames"]]
+
+
+def _adapter_options(dataset: str, root: Path, out: Path, options: dict) -> dict:
+    """The adapter's options, with derived files kept in ``out``: a UADFV split that is
+    neither given nor shipped with the dataset is drawn once into ``out/uadfv_split.json``
+    (the dataset folder may be read-only)."""
+    if dataset == "uadfv" and uadfv_split_file(root, options.get("split_file")) is None:
+        return {**options, "split_file": out / UADFV_OUT_SPLIT_FILE}
+    return options
+
+
+def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
+            cfg: ExtractConfig | None = None, *, verify: bool = False,
+            **adapter_options) -> dict:
+    """Extract aligned face crops of every video of a dataset and write the index.
+
+    Args:
+        dataset: "ffpp", "celebdf" or "uadfv".
+        root: the dataset's folder (e.g. ``data/demo/UADFV``); never written to.
+        out: output root (crops/, meta/, index.csv, extraction.json, prepare_summary.json;
+            for UADFV without a split file, uadfv_split.json).
+        cfg: extraction settings (default: the "paper" profile).
+        verify: decode every crop of the finished videos and redo those with a broken one
+            (without it, finished videos are only checked for missing crops).
+        **adapter_options: passed to :func:`jdfd_lib.datasets.adapters.list_videos` (e.g.
+            ``allow_missing=True``: go on when a split file names absent videos).
+
+    Returns:
+        Summary (:func:`jdfd_lib.faces.prepare_summary.build_summary`): videos done / skipped /
+        repaired / failed, frames requested, faces found, frames dropped (no face, read
+        error), fallbacks, seconds; ``failures`` (path, reason), ``no_face_videos``,
+        ``lost_frames`` (path, lost, requested), ``repaired_videos``, ``absent_from_split``;
+        ``config`` and ``command``. Frame counts cover every finished video, skipped ones
+        included. Unreadable videos do not raise: they are listed in ``failures``.
+
+    Raises:
+        UserError: a split file names absent videos (unless ``allow_missing``), or not one
+            face was found in the whole dataset (:class:`NoFaceError`, raised after the
+            summary and the empty index are written).
+    """
+    cfg = cfg or EXTRACT_PROFILES["paper"]
+    root, out, start = Path(root), Path(out), time.perf_counter()
+    record = call_record(dataset, root, cfg, adapter_options)
+    records = list_videos(dataset, root, **_adapter_options(dataset, root, out, adapter_options))
+    for stale in out.glob("crops/*/.*.tmp-*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    metas, repaired = _finished_videos(records, out, cfg, verify)
+    todo = [r for r in records if metas[(r.method, r.video)] is None]
+    if todo:  # crop folders are about to change: no index may list them meanwhile
+        mark_running(out, record)
+    failures = []
+    for result in progress_bar(_run_all(todo, out, cfg), total=len(todo), desc=f"prepare {dataset}",
+                       unit="video"):
+        if result["status"] == "failed":
+            failures.append({"path": result["path"], "reason": result["reason"]})
+        else:
+            metas[(result["meta"]["method"], result["meta"]["video"])] = result["meta"]
+    finished = [m for m in metas.values() if m is not None]
+    rows = [row for m in finished for row in _index_rows(m, out)]
+    write_prepared_index(pd.DataFrame(rows, columns=[*INDEX_COLUMNS, "n_faces", "fallback"]),
+                         out, record)
+    counts = {"done": len(todo) - len(failures), "skipped": len(records) - len(todo)}
+    summary = build_summary(dataset, finished, counts, failures, repaired,
+                            getattr(records, "absent", []), time.perf_counter() - start)
+    summary["config"] = asdict(cfg)
+    summary["command"] = prepare_command(out, verify=False)
+    _write_json_atomic(out / SUMMARY_FILE, summary)
+    if not rows:
+        raise NoFaceError(no_face_message(summary, root, out), summary)
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m jdfd_lib prepare``."""
+    parser.add_argument("--dataset", required=True, choices=list(DATASET_DIRS))
+    parser.add_argument("--root", required=True, type=Path,
+                        help="the dataset's own folder (only read)")
+    parser.add_argument("--out", required=True, type=Path, help="output root for the crops")
+    parser.add_argument("--profile", default="paper", choices=list(EXTRACT_PROFILES))
+    parser.add_argument("--frames", type=positive_int, help="frames per video (paper: 300)")
+    parser.add_argument("--size", type=positive_int, help="crop side in pixels, >= 8 "
+                        "(paper: 299)")
+    parser.add_argument("--workers", type=positive_int, help="parallel processes")
+    parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")
+    parser.add_argument("--image-format", choices=["png", "jpg"])
+    parser.add_argument("--verify", action="store_true",
+                        help="decode every crop of finished videos; redo videos with a "
+                             "broken one")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="go on when a split file names videos absent from --root "
+                             "(they are counted and left out)")
+    parser.add_argument("--compression", default="c23", choices=FFPP_COMPRESSIONS,
+                        help="FF++ only (paper: c23)")
+    parser.add_argument("--methods", nargs="+", default=list(FFPP_METHODS), choices=FFPP_METHODS,
+                        help="FF++ only: manipulations to include")
+    parser.add_argument("--split-file", type=Path,
+                        help="UADFV only: the split JSON file, read if present, written "
+                             "otherwise (default: --root's jdfd_split.json if it exists, "
+                             "else OUT/uadfv_split.json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``prepare`` from parsed arguments; prints the summary, one line per failed,
+    faceless or short video, and a closing line.
+
+    Returns:
+        0 when every video was read (videos without a face are warnings).
+
+    Raises:
+        UserError: a video could not be read (after finishing the others), not one face
+            was found, or a split file names absent videos without ``--allow-missing``.
+    """
+    overrides = {k: v for k, v in {"frames_per_video": args.frames, "image_size": args.size,
+                                   "workers": args.workers, "predictor_path": args.predictor,
+                                   "image_format": args.image_format}.items() if v is not None}
+    cfg = replace(EXTRACT_PROFILES[args.profile], **overrides)
+    options = {"ffpp": {"compression": args.compression, "methods": args.methods},
+               "uadfv": {"split_file": args.split_file}}.get(args.dataset, {})
+    try:
+        summary = prepare(args.dataset, args.root, args.out, cfg, verify=args.verify,
+                          allow_missing=args.allow_missing, **options)
+    except NoFaceError as err:
+        print("\n".join(report_lines(err.summary)))
+        raise
+    print("\n".join(report_lines(summary)))
+    if summary["failures"]:
+        raise UserError(failure_message(summary))
+    print(closing_line(summary))
+    return 0

@@ -1,0 +1,188 @@
+"""Figures: Fig. 3 (ROC curves), Fig. 4 (unlabelled foreign data) and notebook displays.
+
+Fig. 3 of the paper shows the ROC curves of JDFD for the nine (train, test) pairs; Fig. 4
+the AUC on each test set for 5%, 10% and 15% unlabelled foreign data (Sec. 4.3-4.4). Ours
+show the spread over training seeds: mean ROC with a ± 1 std band, bars with ± 1 std error
+bars (``jdfd_lib.evaluation.stats``). The other helpers draw what the notebooks show: sample frames,
+aligned crops with their 68 landmarks, loss curves and reconstructions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from jdfd_lib.evaluation.stats import format_mean_std, seed_mean_std  # noqa: E402
+from jdfd_lib.reporting.paper_reference import DATASET_LABELS  # noqa: E402
+
+LETTER = {"ffpp": "F", "uadfv": "U", "celebdf": "C"}  # the paper's Fig. 3 legend letters
+ORDER = ("ffpp", "uadfv", "celebdf")
+FPR_GRID = np.linspace(0.0, 1.0, 201)  # common FPR points of the seed-averaged ROC (Fig. 3)
+
+
+def roc_path(metrics_dir: str | os.PathLike, run_name: str, test: str) -> Path:
+    """Where ``jdfd_lib.evaluation.evaluate`` keeps the ROC points of one (run, test set)."""
+    return Path(metrics_dir) / f"{run_name}__{test}_roc.csv"
+
+
+def mean_roc(rocs: Sequence[pd.DataFrame], grid: np.ndarray = FPR_GRID
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample std (ddof=1; 0 for one curve) of TPR over seeds on a common FPR grid.
+
+    Each ROC (columns ``fpr``, ``tpr`` as ``jdfd_lib.evaluation.metrics.roc_points`` writes them) is
+    linearly interpolated at ``grid`` (``np.interp``; at an FPR with a vertical step it takes
+    the top of the step); every curve starts at (0, 0).
+    """
+    tprs = np.stack([np.interp(grid, r["fpr"], r["tpr"]) for r in rocs])
+    if grid[0] == 0:
+        tprs[:, 0] = 0.0
+    std = tprs.std(axis=0, ddof=1) if len(tprs) > 1 else np.zeros_like(grid)
+    return tprs.mean(axis=0), std
+
+
+def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike) -> plt.Figure:
+    """ROC curves of JDFD, one panel per training set, one curve per test set (Fig. 3).
+
+    With several training seeds a curve is the mean TPR over seeds on a common FPR grid,
+    shaded ± 1 std; the legend gives the frame AUC (%) as mean ± std and the seed count.
+    """
+    sel = results[(results["variant"] == "jdfd") & (results["unlabeled_ratio"] == 0)]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.3), sharey=True)
+    n_max = 0
+    for ax, train in zip(axes, ORDER, strict=True):
+        for test in ORDER:
+            hit = sel[(sel["train_dataset"] == train) & (sel["test_dataset"] == test)]
+            if hit.empty:
+                continue
+            rocs = [pd.read_csv(roc_path(metrics_dir, r, test)) for r in hit["run_name"]]
+            mean, std = mean_roc(rocs)
+            auc, auc_std, n = seed_mean_std(100 * hit["frame_auc"].to_numpy(dtype=float))
+            n_max = max(n_max, n)
+            line, = ax.plot(FPR_GRID, mean, lw=1.8,
+                            label=f"({LETTER[train]}, {LETTER[test]}) AUC "
+                                  f"{format_mean_std(auc, auc_std)} (n={n})")
+            ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
+                            color=line.get_color(), alpha=0.2, lw=0)
+        ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+        ax.set(title=f"trained on {DATASET_LABELS[train]}", xlabel="false positive rate",
+               xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(loc="lower right", fontsize=7, title="mean over seeds, band ± 1 std",
+                  title_fontsize=7)
+    axes[0].set_ylabel("true positive rate")
+    fig.suptitle(f"Fig. 3 (ours): frame-level ROC of JDFD, (train, test), mean ± std over "
+                 f"{n_max} training seed{'' if n_max == 1 else 's'}")
+    fig.tight_layout()
+    return fig
+
+
+def fig4(table: pd.DataFrame) -> plt.Figure:
+    """AUC (%) on each test set against the unlabelled foreign-data ratio (Fig. 4).
+
+    Args:
+        table: ``jdfd_lib.reporting.report.fig4_table``: unlabeled_ratio, test_dataset, ours_mean,
+            ours_std, ours_n. Bars are the mean over seeds, error bars ± 1 std.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    tests = [k for k in ORDER if k in set(table["test_dataset"])]
+    ratios = sorted(table["unlabeled_ratio"].unique())
+    width = 0.8 / max(1, len(ratios))
+    colors = sns.color_palette(n_colors=max(1, len(ratios)))
+    for j, (ratio, color) in enumerate(zip(ratios, colors, strict=True)):
+        rows = table[table["unlabeled_ratio"] == ratio].set_index("test_dataset").reindex(tests)
+        x = np.arange(len(tests)) - 0.4 + width * (j + 0.5)
+        ax.bar(x, rows["ours_mean"], width, yerr=rows["ours_std"], capsize=3, color=color,
+               label=f"{round(100 * ratio)}%", error_kw={"lw": 1})
+    n = table["ours_n"]
+    seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    ax.set_xticks(np.arange(len(tests)), [DATASET_LABELS[k] for k in tests])
+    ax.set(xlabel="test set",
+           ylabel=f"frame AUC (%), mean ± std over {seeds} seed{'s' if n.max() > 1 else ''}",
+           ylim=(0, 100), title="Fig. 4 (ours): training on FF++ + unlabelled foreign data")
+    ax.legend(title="unlabelled", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike, path: str | os.PathLike
+              ) -> Path:
+    """Draw Fig. 3 and save it as PNG."""
+    return _save(fig3(results, metrics_dir), path)
+
+
+def save_fig4(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Draw Fig. 4 and save it as PNG."""
+    return _save(fig4(table), path)
+
+
+def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # no timestamp in the PNG metadata, so an unchanged figure gives an unchanged file
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 6,
+               size: float = 2.0) -> plt.Figure:
+    """Show RGB images (H, W, 3) in a grid with one title each."""
+    rows = max(1, int(np.ceil(len(images) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, title in zip(axes.flat, images, titles, strict=False):
+        ax.imshow(img)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def crops_with_landmarks(images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray],
+                         titles: Sequence[str], cols: int = 6) -> plt.Figure:
+    """Aligned crops with their 68 dlib landmarks (crop coordinates, shape (68, 2))."""
+    fig = image_grid(images, titles, cols=cols)
+    for ax, pts in zip(fig.axes, landmarks, strict=False):
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, c="lime")
+    return fig
+
+
+def training_curves(metrics: pd.DataFrame) -> plt.Figure:
+    """Loss terms and validation AUC per epoch from a run's ``metrics.csv``."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for col in [c for c in metrics.columns if c.startswith(("train_", "val_loss"))]:
+        a.plot(metrics["epoch"], metrics[col], marker="o", label=col)
+    a.set(xlabel="epoch", ylabel="loss", title="losses (Eq. 3-5)")
+    a.legend(fontsize=8)
+    if "val_auc" in metrics:
+        b.plot(metrics["epoch"], 100 * metrics["val_auc"], marker="o")
+    b.set(xlabel="epoch", ylabel="validation frame AUC (%)", title="model selection (val only)")
+    fig.tight_layout()
+    return fig
+
+
+def reconstructions(inputs: Sequence[np.ndarray], recons: Sequence[np.ndarray],
+                    errors: Sequence[np.ndarray], titles: Sequence[str]) -> plt.Figure:
+    """Inputs, their reconstructions and the per-pixel error maps, one column each."""
+    n = len(inputs)
+    fig, axes = plt.subplots(3, n, figsize=(2.1 * n, 6.6), squeeze=False)
+    for j in range(n):
+        for i, (img, name) in enumerate(((inputs[j], "input"), (recons[j], "reconstruction"),
+                                         (errors[j], "error"))):
+            ax = axes[i, j]
+            ax.imshow(img, cmap="magma" if i == 2 else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(name)
+        axes[0, j].set_title(titles[j], fontsize=8)
+    fig.tight_layout()
+    return fig

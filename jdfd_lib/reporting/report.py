@@ -1,0 +1,380 @@
+"""Tables 2-3 and Figs 3-4 of the paper, regenerated from our metric files (Sec. 4.3-4.4).
+
+Inputs: the files ``jdfd_lib.evaluation.evaluate`` writes (one per run and test set). Each
+cell of ours is the mean ± sample std of the frame AUC (%) over the training seeds present. Outputs
+in ``results/<profile>/``: ``table2``, ``table3``, ``fig4`` (``.csv`` long and numeric:
+``ours_mean``, ``ours_std``, ``ours_n``; ``.md``: "mean ± std" beside the paper),
+``comparisons.{csv,md}`` (paired t tests over seeds: JDFD vs Baseline, each unlabelled ratio
+vs 0 %), ``fig3_roc.png``, ``fig4_unlabeled.png``, ``metrics.json``. The paper's numbers are
+written to ``results/paper_reference/`` and stand beside ours under "paper"; they never enter
+a computation of ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from jdfd_lib.core.paths import portable
+from jdfd_lib.core.runinfo import write_json
+from jdfd_lib.evaluation import stats
+from jdfd_lib.reporting import paper_reference as paper
+
+TEST_ORDER = list(paper.TEST_SETS)  # Table 2 column order: FF++, UADFV, Celeb-DF
+TRAIN_ORDER = ["ffpp", "uadfv", "celebdf"]
+UNLABELED_RATIOS = (0.05, 0.10, 0.15)  # Fig. 4 (Sec. 4.4)
+DECIMALS = 1  # the paper prints AUC (%) with one decimal
+CSV_DECIMALS = 3  # numeric CSVs: enough to recompute, no float noise
+OURS = ["ours_mean", "ours_std", "ours_n"]  # frame AUC (%) over seeds, in every long table
+COMPARISON_COLUMNS = ["setting", "a", "b", "train", "test", "mean", "std", "n", "lo", "hi",
+                      "p", "significant", "sentence"]
+
+
+def _label(key: str) -> str:
+    return paper.DATASET_LABELS[key]
+
+
+def jdfd_runs(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
+    """Rows of ``results`` for one variant trained without unlabelled foreign data."""
+    sel = results[(results["variant"] == variant) & (results["unlabeled_ratio"] == 0)]
+    return _unique(sel, ["train_dataset", "test_dataset", "seed"])
+
+
+def _unique(sel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    dup = sel.duplicated(keys)
+    if dup.any():
+        raise ValueError(f"several results for one setting: {sel[dup]['run_name'].tolist()}")
+    return sel
+
+
+def _ratio_runs(results: pd.DataFrame, train: str) -> pd.DataFrame:
+    """JDFD rows trained on ``train`` with an unlabelled ratio of Fig. 4 (0 % included)."""
+    sel = results[(results["variant"] == "jdfd") & (results["train_dataset"] == train)]
+    sel = sel[sel["unlabeled_ratio"].round(4).isin((0.0, *UNLABELED_RATIOS))]
+    sel = sel.assign(unlabeled_ratio=sel["unlabeled_ratio"].round(4))
+    return _unique(sel, ["unlabeled_ratio", "test_dataset", "seed"])
+
+
+def table2(results: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 for JDFD: frame-level AUC (%) over seeds, ours beside the paper's, long format.
+
+    Args:
+        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results`` (any
+            number of seeds).
+
+    Returns:
+        One row per (train, test): ``ours_mean``, ``ours_std``, ``ours_n`` (frame AUC, %,
+        mean and sample std over the seeds, number of seeds), ``ours_video_mean``,
+        ``ours_video_std`` (video AUC, %) and ``paper_frame_auc``.
+    """
+    sel = jdfd_runs(results)
+    keys = ["train_dataset", "test_dataset"]
+    frame = stats.mean_std_by(sel, keys, "frame_auc")
+    video = stats.mean_std_by(sel, keys, "video_auc", "ours_video")
+    ref = {(t, k): v for m, t, vals in paper.TABLE2 if m == "JDFD" for k, v in vals.items()}
+    rows = []
+    for train in TRAIN_ORDER:
+        for test in TEST_ORDER:
+            rows.append({"train": train, "test": test,
+                         **frame.get((train, test), stats.empty_mean_std()),
+                         **video.get((train, test), stats.empty_mean_std("ours_video")),
+                         "paper_frame_auc": ref.get((train, test))})
+    return pd.DataFrame(rows).drop(columns="ours_video_n")  # = ours_n
+
+
+def table3(results: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 (decoder ablation): frame AUC (%) over seeds of Baseline and JDFD, beside the
+    paper's; columns train, method, test, ``ours_mean``, ``ours_std``, ``ours_n``,
+    ``paper_frame_auc``."""
+    ref = {(t, m, k): v for t, m, vals in paper.TABLE3 for k, v in vals.items()}
+    keys = ["train_dataset", "test_dataset"]
+    ours_by = {variant: stats.mean_std_by(jdfd_runs(results, variant), keys, "frame_auc")
+               for variant in ("baseline", "jdfd")}
+    rows = []
+    for train in TRAIN_ORDER:  # the paper groups Table 3 by training set
+        for variant, name in (("baseline", "Baseline"), ("jdfd", "JDFD")):
+            for test in TEST_ORDER:
+                rows.append({"train": train, "method": name, "test": test,
+                             **ours_by[variant].get((train, test), stats.empty_mean_std()),
+                             "paper_frame_auc": ref.get((train, name, test))})
+    return pd.DataFrame(rows)
+
+
+def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
+    """Fig. 4: frame AUC (%) over seeds per test set against the unlabelled foreign-data ratio.
+
+    Returns:
+        Columns ``unlabeled_ratio``, ``test_dataset``, ``ours_mean``, ``ours_std``,
+        ``ours_n``; one row per (ratio, test set) present, by ratio then test set.
+    """
+    ours = stats.mean_std_by(_ratio_runs(results, train), ["unlabeled_ratio", "test_dataset"],
+                             "frame_auc")
+    rows = [{"unlabeled_ratio": r, "test_dataset": t, **v} for (r, t), v in ours.items()]
+    out = pd.DataFrame(rows, columns=["unlabeled_ratio", "test_dataset", *OURS])
+    order = {k: i for i, k in enumerate(TEST_ORDER)}
+    out = out.sort_values(["unlabeled_ratio", "test_dataset"],
+                          key=lambda s: s.map(order) if s.name == "test_dataset" else s)
+    return out.reset_index(drop=True)
+
+
+def _ours_text(table: pd.DataFrame) -> list[str | None]:
+    """The "mean ± std" strings of a long table's ``ours_*`` columns (None where missing)."""
+    return [stats.format_mean_std(m, s, DECIMALS) if n else None
+            for m, s, n in zip(table["ours_mean"], table["ours_std"], table["ours_n"],
+                               strict=True)]
+
+
+def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
+    """The paper's layout: ours ("mean ± std" text) and the paper's numbers per test set."""
+    parts = []
+    rows = table[index].drop_duplicates()  # the long table's order (the paper's), not sorted
+    rows = pd.MultiIndex.from_frame(rows) if len(index) > 1 else pd.Index(rows[index[0]])
+    cells = table.assign(ours=_ours_text(table), paper=table["paper_frame_auc"])
+    for source in ("ours", "paper"):
+        p = cells.set_index([*index, "test"])[source].unstack("test")
+        p = p.reindex(index=rows, columns=TEST_ORDER)
+        p.columns = [f"{_label(c)} ({source})" for c in p.columns]
+        parts.append(p.astype(float) if source == "paper" else p)
+    out = pd.concat(parts, axis=1).reset_index()
+    if "train" in index:
+        out["train"] = out["train"].map(_label)
+    return out
+
+
+def fig4_wide(table: pd.DataFrame) -> pd.DataFrame:
+    """The Fig. 4 table as shown: one row per ratio, "mean ± std" per test set."""
+    cells = table.assign(ours=_ours_text(table))
+    out = cells.pivot(index="unlabeled_ratio", columns="test_dataset", values="ours")
+    out = out.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
+    out = out.reindex(columns=[c for c in TEST_ORDER if c in out.columns])
+    out.columns = [f"{_label(c)} (ours)" for c in out.columns]
+    out.index.name = "unlabelled foreign data (%)"
+    return out.reset_index()
+
+
+def seed_note(table: pd.DataFrame, results: pd.DataFrame) -> str:
+    """How many training seeds each cell of a long table averages (from its ``ours_n``)."""
+    n = table.loc[table["ours_n"] > 0, "ours_n"]
+    seeds = ", ".join(str(s) for s in sorted(results["seed"].unique()))
+    if n.empty:
+        return "No results of ours yet."
+    count = f"{n.iloc[0]}" if n.min() == n.max() else f"{n.min()}-{n.max()} (per cell: `ours_n`)"
+    one = " With one seed there is no spread: std 0.0 means not measured." if n.max() == 1 else ""
+    return (f"Ours: mean ± std (sample std) over {count} training seed"
+            f"{'' if n.max() == 1 else 's'} (seeds in these results: {seeds}).{one}")
+
+
+def _write_table(df: pd.DataFrame, stem: Path, title: str, note: str,
+                 csv: pd.DataFrame | None = None) -> None:
+    """Markdown of ``df``; CSV of ``csv`` (the numeric long table) or else of ``df``."""
+    (df if csv is None else csv.round(CSV_DECIMALS)).to_csv(stem.with_suffix(".csv"),
+                                                            index=False)
+    md = df.to_markdown(index=False, floatfmt=f".{DECIMALS}f", missingval="-")
+    stem.with_suffix(".md").write_text(f"## {title}\n\n{md}\n\n{note}\n")
+
+
+def write_paper_reference(out_dir: str | os.PathLike) -> None:
+    """Write the paper's Tables 2-3 and Fig. 4 statements to their own folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    note = f"Transcribed from {paper.SOURCE}; not measured by this project."
+    _write_table(paper.table2_frame(), out / "table2", "Paper Table 2: AUC (%)", note)
+    _write_table(paper.table3_frame(), out / "table3", "Paper Table 3: AUC (%)", note)
+    (out / "fig4_statements.md").write_text(
+        "## Paper Fig. 4, as stated in Sec. 4.4\n\n"
+        + "".join(f"- {s}\n" for s in paper.FIG4_STATEMENTS) + f"\n{note}\n"
+    )
+
+
+def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
+    """seed -> frame AUC (%) of the rows of one setting (one row per seed)."""
+    return {int(k): 100.0 * float(v) for k, v in zip(sel["seed"], sel["frame_auc"], strict=True)}
+
+
+def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame:
+    """Paired t tests over training seeds of the differences the paper draws conclusions from.
+
+    (a) JDFD vs Baseline for every (train, test) cell of Table 3; (b) JDFD trained on
+    ``train_fig4`` with 5/10/15 % unlabelled foreign data vs 0 %, per test set (Fig. 4).
+    Differences are in frame-AUC points (%), ``a - b``.
+
+    Args:
+        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results``.
+        train_fig4: training set of the Fig. 4 study.
+
+    Returns:
+        Columns :data:`COMPARISON_COLUMNS`, one row per pair of settings that both have
+        results; where they share fewer than 2 seeds the numbers are NaN and ``sentence``
+        says so.
+    """
+    base, ours, runs = (jdfd_runs(results, "baseline"), jdfd_runs(results, "jdfd"),
+                        _ratio_runs(results, train_fig4))
+    pairs = []  # (setting, a, b, train, test, rows of a, rows of b)
+    for train, test in itertools.product(TRAIN_ORDER, TEST_ORDER):
+        a, b = (s[(s["train_dataset"] == train) & (s["test_dataset"] == test)]
+                for s in (ours, base))
+        pairs.append(("decoder: JDFD vs Baseline", "JDFD", "Baseline", train, test, a, b))
+    for ratio, test in itertools.product(UNLABELED_RATIOS, TEST_ORDER):
+        a, b = (runs[(runs["unlabeled_ratio"] == round(r, 4)) & (runs["test_dataset"] == test)]
+                for r in (ratio, 0.0))
+        pct = round(100 * ratio)
+        pairs.append((f"unlabelled: {pct}% vs 0%", f"JDFD + {pct}% unlabelled", "JDFD + 0%",
+                      train_fig4, test, a, b))
+    rows = [{"setting": setting, "a": a_name, "b": b_name, "train": train, "test": test,
+             **stats.compare_seeds(_per_seed(a), _per_seed(b), a_name, b_name,
+                                   f"{_label(train)} -> {_label(test)}")}
+            for setting, a_name, b_name, train, test, a, b in pairs if len(a) and len(b)]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def comparisons_markdown(comp: pd.DataFrame, results: pd.DataFrame, profile: str) -> str:
+    """``comparisons.md``: one bullet per comparison, or why there is none."""
+    done = comp[comp["n"] >= 2] if len(comp) else comp
+    seeds = sorted(results["seed"].unique())
+    lines = [f"## Comparisons over training seeds, {profile}", ""]
+    if comp.empty:
+        lines.append("No pairs of settings (JDFD and Baseline, or unlabelled ratios) to "
+                     "compare in these results.")
+    elif done.empty:
+        lines.append(f"A comparison needs at least 2 training seeds per setting; these results "
+                     f"have {len(seeds)} (seeds {', '.join(map(str, seeds))}), so none is "
+                     f"made. Train more seeds (`run_grid(..., seeds=[0, 1, 2])`).")
+    else:
+        lines += [f"- {s}" for s in done["sentence"]]
+        skipped = comp[comp["n"] < 2]
+        if len(skipped):
+            lines += ["", f"Not compared (fewer than 2 common seeds): {len(skipped)} pairs."]
+        lines += ["", f"Frame-AUC points (%), a minus b, paired over common seeds, 95% t "
+                      f"interval. {len(done)} tests at 5%: about {0.05 * len(done):.1f} pass by "
+                      f"chance alone (no multiple-comparison correction). Spread over training "
+                      f"seeds only; each run's bootstrap interval over test videos is in its "
+                      f"metric file (`intervals`)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str) -> dict:
+    """Write Tables 2-3, the Fig. 4 table, the comparisons and ``metrics.json``.
+
+    Args:
+        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results`` for this
+            profile (all seeds: each cell becomes mean ± std over them).
+        out_dir: ``results/<profile>``.
+        profile: profile name, recorded in the titles.
+
+    Returns:
+        The long tables, keyed ``table2``, ``table3``, ``fig4`` and ``comparisons``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t2, t3, f4 = table2(results), table3(results), fig4_table(results)
+
+    def note(table: pd.DataFrame) -> str:
+        return (f"{seed_note(table, results)} Profile `{profile}`, frame-level AUC (%), "
+                f"measured by this project; numbers in the CSV (`ours_mean`, `ours_std`, "
+                f"`ours_n`). Paper: transcribed from {paper.SOURCE} "
+                f"(results/paper_reference/), single values as printed.")
+
+    _write_table(wide(t2, ["train"]), out / "table2", f"Table 2 (JDFD), {profile}", note(t2),
+                 csv=t2)
+    _write_table(wide(t3, ["train", "method"]), out / "table3", f"Table 3, {profile}",
+                 note(t3), csv=t3)
+    _write_table(fig4_wide(f4), out / "fig4", f"Fig. 4 data, {profile}", note(f4), csv=f4)
+    comp = comparisons(results)
+    comp.round(CSV_DECIMALS).to_csv(out / "comparisons.csv", index=False)
+    (out / "comparisons.md").write_text(comparisons_markdown(comp, results, profile))
+    records = results.astype(object).where(results.notna(), None)  # NaN -> null (valid JSON)
+    write_json(records.to_dict(orient="records"), out / "metrics.json")
+    return {"table2": t2, "table3": t3, "fig4": f4, "comparisons": comp}
+
+
+README_BEGIN = "<!-- demo-results:begin (written by `python -m jdfd_lib report --readme`) -->"
+README_END = "<!-- demo-results:end -->"
+
+
+def readme_block(results_dir: str | os.PathLike) -> str:
+    """The README's results section: the written tables, the comparison sentences and the
+    figures of one profile, and the stage timings of its run record, between the markers."""
+    out = Path(results_dir)
+    parts = [README_BEGIN]
+    for name in ("table2", "table3", "fig4", "comparisons"):
+        md = out / f"{name}.md"
+        if name == "comparisons" and not md.is_file():
+            continue  # results written before comparisons existed
+        parts.append(md.read_text().strip().replace("## ", "#### ", 1))
+    rel = portable(out)  # links relative to the project root, where the README is
+    parts.append(f"![Fig. 3]({rel}/fig3_roc.png)\n![Fig. 4]({rel}/fig4_unlabeled.png)")
+    record = out / "run_record.json"
+    if record.is_file():
+        stages = json.loads(record.read_text()).get("stages", {})
+        rows = " | ".join(f"{k} {v['seconds']:.0f} s" for k, v in sorted(stages.items()))
+        total = sum(v["seconds"] for v in stages.values())
+        parts.append(f"Stage times of the run that wrote these files (`{rel}/run_record.json`): "
+                     f"{rows}; total {total / 60:.1f} min.")
+    parts.append(README_END)
+    return "\n\n".join(parts) + "\n"
+
+
+def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
+    """Replace the README's results section by :func:`readme_block`; True if it changed.
+
+    Raises:
+        ValueError: the README lacks the begin/end markers.
+    """
+    path = Path(readme)
+    text = path.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"{path}: expected the markers {README_BEGIN!r} and {README_END!r}")
+    head, rest = text.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    new = head + readme_block(results_dir).rstrip("\n") + tail
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``python -m jdfd_lib report``."""
+    parser.add_argument("--metrics", required=True, help="folder of evaluate's JSON files")
+    parser.add_argument("--out", required=True, help="results folder, e.g. results/demo")
+    parser.add_argument("--profile", default="demo")
+    parser.add_argument("--readme", help="also rewrite this README's results section")
+
+
+def write_all(profile: str, metrics_dir: str | os.PathLike,
+              results_dir: str | os.PathLike) -> pd.DataFrame:
+    """Rewrite one profile's tables, figures and the paper reference from every metric file.
+
+    Args:
+        profile: keep the results of this profile only.
+        metrics_dir: the folder ``evaluate`` wrote to.
+        results_dir: ``results/<profile>``; the paper reference goes beside it.
+
+    Returns:
+        The profile's tidy results (``jdfd_lib.evaluation.evaluate.load_results``).
+    """
+    from jdfd_lib.evaluation.evaluate import load_results  # these pull in torch and matplotlib
+    from jdfd_lib.reporting.plot import save_fig3, save_fig4
+
+    out = Path(results_dir)
+    results = load_results(metrics_dir)
+    results = results[results["profile"] == profile]
+    tables = write_report(results, out, profile)
+    save_fig3(results, metrics_dir, out / "fig3_roc.png")
+    if not tables["fig4"].empty:
+        save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
+    write_paper_reference(out.parent / "paper_reference")
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the tables and figures from a metrics folder."""
+    write_all(args.profile, args.metrics, args.out)
+    print((Path(args.out) / "table2.md").read_text())
+    if args.readme and sync_readme(args.readme, args.out):
+        print(f"updated {args.readme}")
+    return 0

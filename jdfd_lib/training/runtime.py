@@ -1,0 +1,75 @@
+"""Where and how a training process runs: device, DDP rank, precision, seeds (Sec. 4.2).
+
+CPU runs are made deterministic by the caller (fixed seeds and thread count, deterministic
+algorithms); CUDA runs use bf16 autocast and channels_last; ``torchrun`` (``WORLD_SIZE`` > 1)
+starts one process per device, joined here into a process group (NCCL on CUDA, else gloo).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from jdfd_lib.core.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how this process trains: device, DDP rank, precision and layout."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    amp: bool = False  # bf16 autocast, CUDA only
+    channels_last: bool = False  # NHWC, CUDA only
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 validates, logs and saves."""
+        return self.rank == 0
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def setup_runtime(cfg: TrainConfig) -> Runtime:
+    """Device, and DDP when launched by ``torchrun`` (``WORLD_SIZE`` > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(cfg.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":
+            device = torch.device("cuda", local)
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank = dist.get_rank()
+    else:
+        rank = 0
+    cuda = device.type == "cuda"
+    return Runtime(device, rank, world, amp=cuda and cfg.amp,
+                   channels_last=cuda and cfg.channels_last)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    # torch seeds each worker from the loader's generator; derive numpy/python from it
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)

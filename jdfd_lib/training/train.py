@@ -1,0 +1,379 @@
+"""``python -m jdfd_lib train``: end-to-end training of JDFD or its baseline (paper Sec. 4.2).
+
+SGD with two parameter groups (autoencoder lr 0.005, classifier lr 0.0004 in the paper),
+StepLR(step 5, factor 0.8) stepped once per epoch, batch 4, loss Eq. (3) with the masked
+cross-entropy of :mod:`jdfd_lib.detectors.losses`. The model kept as ``best.pt`` is chosen on the
+validation split's frame AUC only (never a test split); ``last.pt`` allows ``--resume`` to end
+exactly where an uninterrupted run would. CPU runs are deterministic (seeds, deterministic
+algorithms, fixed thread count, per-epoch seeded samplers and loader generators); CUDA runs use
+bf16 autocast, channels_last and pinned-memory loaders; under ``torchrun`` (``WORLD_SIZE`` > 1)
+the model is wrapped in DistributedDataParallel and rank 0 alone validates, logs and saves.
+
+Checkpoints hold only tensors and plain values and are read with ``weights_only=True``
+(:mod:`jdfd_lib.training.checkpoint`); ``--unsafe-allow-pickle`` reads a ``last.pt`` of an older
+jdfd_lib in full, which runs any code the file holds. A run killed while writing a checkpoint
+leaves a temp file (``.last.pt-XXXXXXXX``), removed when training starts on that folder again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader
+
+from jdfd_lib.core.config import (
+    DATASETS,
+    PROFILES,
+    VARIANTS,
+    TrainConfig,
+    config_from_overrides,
+    parse_assignment,
+)
+from jdfd_lib.core.errors import UserError, non_negative_int, option, positive_int
+from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.detectors.losses import joint_loss
+from jdfd_lib.detectors.model import JDFD, build_model
+from jdfd_lib.training.checkpoint import (
+    UNSAFE_FLAG,
+    UNSAFE_HELP,
+    config_differences,
+    library_versions,
+    load_checkpoint,
+    read_checkpoint,
+    remove_stale_temp_files,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+    saved_config,
+)
+from jdfd_lib.training.data import CropDataset, EpochSampler, training_frames
+from jdfd_lib.training.runtime import Runtime, seed_everything, seed_worker, setup_runtime
+
+__all__ = ["train", "load_checkpoint", "make_optimizer", "make_scheduler", "add_arguments", "run"]
+
+
+def make_optimizer(model: JDFD, cfg: TrainConfig) -> torch.optim.SGD:
+    """SGD with the two learning rates of Sec. 4.2: group 0 = autoencoder (encoder,
+    projection, decoder) at ``lr_autoencoder``, group 1 = classifier at ``lr_classifier``."""
+    groups = model.param_groups()
+    return torch.optim.SGD(
+        [{"params": groups["autoencoder"], "lr": cfg.lr_autoencoder, "name": "autoencoder"},
+         {"params": groups["classifier"], "lr": cfg.lr_classifier, "name": "classifier"}],
+        lr=cfg.lr_autoencoder, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig
+                   ) -> torch.optim.lr_scheduler.StepLR:
+    """StepLR(step_size, gamma), stepped once per epoch (Sec. 4.2: 5 and 0.8)."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
+
+
+def make_loaders(cfg: TrainConfig, model: JDFD, rt: Runtime
+                 ) -> tuple[DataLoader, DataLoader, EpochSampler, torch.Generator]:
+    """Train loader (balanced, flipped, sharded) and val loader over the run's crops."""
+    train_rows, val_rows = training_frames(cfg.faces_root, cfg.train_dataset,
+                                           cfg.unlabeled_ratio, cfg.seed,
+                                           cfg.max_frames_per_video)
+    if len(train_rows) < cfg.batch_size * rt.world_size:
+        raise ValueError(f"{cfg.faces_root}/{cfg.train_dataset}: {len(train_rows)} train crops "
+                         f"are fewer than one batch ({cfg.batch_size} x {rt.world_size})")
+    pc = model.pretrained_cfg
+    train_set = CropDataset(train_rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip)
+    val_set = CropDataset(val_rows, cfg.image_size, pc["mean"], pc["std"])
+    sampler = EpochSampler(train_set.labels, cfg.seed, cfg.balance_classes, rt.world_size,
+                           rt.rank, cfg.samples_per_epoch)
+    generator = torch.Generator()  # reseeded every epoch: worker seeds depend on the epoch only
+    common = dict(num_workers=cfg.num_workers, pin_memory=rt.device.type == "cuda",
+                  worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0)
+    # drop_last: a last batch of one image would break BatchNorm in training mode
+    train_loader = DataLoader(train_set, cfg.batch_size, sampler=sampler, drop_last=True,
+                              generator=generator, **common)
+    val_loader = DataLoader(val_set, cfg.batch_size, shuffle=False,
+                            generator=torch.Generator().manual_seed(cfg.seed), **common)
+    return train_loader, val_loader, sampler, generator
+
+
+def _to_device(batch, rt: Runtime) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    x, y, labelled = (t.to(rt.device, non_blocking=True) for t in batch)
+    if rt.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y, labelled
+
+
+def _autocast(rt: Runtime):
+    return torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.amp)
+
+
+def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    cfg: TrainConfig, rt: Runtime, desc: str, progress: bool) -> dict[str, float]:
+    """One pass of Eq. (3) training; returns the mean total, ce and rec losses."""
+    model.train()
+    sums = {"loss": 0.0, "ce": 0.0, "rec": 0.0}
+    bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
+    for batch in bar:
+        x, y, labelled = _to_device(batch, rt)
+        with _autocast(rt):
+            out = model(x)
+        losses = joint_loss(out["logits"], out["recon"], x, y, labelled, cfg.beta1, cfg.beta2)
+        optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        optimizer.step()
+        for key, name in (("loss", "total"), ("ce", "ce"), ("rec", "rec")):
+            sums[key] += float(losses[name].detach())
+        bar.set_postfix(loss=f"{float(losses['total'].detach()):.4f}")
+    return {k: v / max(len(loader), 1) for k, v in sums.items()}
+
+
+@torch.inference_mode()
+def validate(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
+             rt: Runtime) -> dict[str, float]:
+    """Val loss (Eq. 3, all labels visible) and frame AUC of the fake score softmax[:, 1]."""
+    model.eval()
+    scores, labels, total, n = [], [], 0.0, 0
+    for batch in loader:
+        x, y, labelled = _to_device(batch, rt)
+        with _autocast(rt):
+            out = model(x)
+        loss = joint_loss(out["logits"], out["recon"], x, y, labelled, cfg.beta1, cfg.beta2)
+        total += float(loss["total"]) * len(x)
+        n += len(x)
+        scores.append(out["logits"].float().softmax(dim=1)[:, 1].cpu().numpy())
+        labels.append(y.cpu().numpy())
+    return {"val_loss": total / n,
+            "val_auc": float(roc_auc_score(np.concatenate(labels), np.concatenate(scores)))}
+
+
+def _write_metrics(rows: list[dict], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _tensorboard(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional; metrics.csv always has the same numbers
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def _existing_run(cfg: TrainConfig, last: Path, resume: bool,
+                  allow_pickle: bool = False) -> dict | None:
+    """The last checkpoint's state if the run can continue or is done, else None.
+
+    Raises:
+        UserError: ``last`` is unreadable or unsafe (:func:`read_checkpoint`), or the saved run
+            has another config.
+        FileExistsError: an unfinished run exists and neither resume nor force was asked.
+    """
+    state = read_checkpoint(last, allow_pickle=allow_pickle)
+    diff = config_differences(saved_config(state, last), cfg)
+    if resume:
+        diff.pop("epochs", None)  # a resumed run may be extended to more epochs
+    force = option("force=True", "--force")
+    if diff:
+        raise UserError(f"{last}: the saved run has another config ({diff}); use another "
+                        f"{option('out_dir', '--out')} or {force} to retrain from scratch")
+    if _finished(state, cfg):
+        return state
+    if not resume:
+        raise FileExistsError(f"{last}: unfinished run (epoch {state['epoch']} of "
+                              f"{cfg.epochs}); pass {option('resume=True', '--resume')} to "
+                              f"continue it or {force} to retrain from scratch")
+    return state
+
+
+def _remove_stale_temp_files(run_dir: Path, progress: bool) -> None:
+    """Delete checkpoint temp files a killed run left (never the finished checkpoints).
+
+    Only the first process does it: under torchrun the other ranks start at the same time.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    count, size = remove_stale_temp_files(run_dir)
+    if count and progress:
+        print(f"{run_dir}: removed {count} unfinished checkpoint temp file(s) "
+              f"({size / 2**20:.1f} MiB) left by an interrupted run")
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
+          force: bool = False, allow_pickle: bool = False) -> Path:
+    """Train one run and return its folder ``out_dir/run_name``.
+
+    Args:
+        cfg: the run's configuration.
+        resume: continue an interrupted run from its ``last.pt`` (a run without checkpoint
+            starts from scratch).
+        progress: show tqdm bars and per-epoch lines.
+        force: retrain from scratch even if the run folder holds a checkpoint.
+        allow_pickle: read an existing ``last.pt`` in full even if it holds Python objects
+            (one written by an older jdfd_lib). Unsafe: runs any code the file holds.
+
+    Returns:
+        The run folder with ``best.pt``, ``last.pt``, ``config.json`` and ``metrics.csv``.
+        A finished run (``last.pt`` at the final epoch, same config) returns at once.
+
+    Raises:
+        UserError: an existing ``last.pt`` is unreadable, unsafe or of another config.
+        FileExistsError: an unfinished run exists and neither resume nor force was asked.
+    """
+    run_dir = Path(cfg.out_dir) / cfg.run_name
+    last = run_dir / "last.pt"
+    _remove_stale_temp_files(run_dir, progress)
+    state = (_existing_run(cfg, last, resume, allow_pickle) if last.is_file() and not force
+             else None)
+    if state is not None and _finished(state, cfg):
+        if progress:
+            print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
+        return run_dir
+    rt = setup_runtime(cfg)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(cfg.num_threads)
+        torch.use_deterministic_algorithms(rt.device.type == "cpu" or was_deterministic)
+        _fit(cfg, rt, run_dir, state, progress and rt.is_main)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+        torch.set_num_threads(threads)
+    return run_dir
+
+
+def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
+         progress: bool) -> None:
+    seed_everything(cfg.seed)
+    model = build_model(cfg).to(rt.device)
+    if rt.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer, start = make_optimizer(model, cfg), 0
+    scheduler = make_scheduler(optimizer, cfg)
+    best = {"best_val_auc": float("-inf"), "best_epoch": 0}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        best = {k: state[k] for k in best}
+        start = state["epoch"]
+        restore_rng_states(state["rng"])
+    train_loader, val_loader, sampler, generator = make_loaders(cfg, model, rt)
+    net = model
+    if rt.world_size > 1:
+        ids = [rt.device.index] if rt.device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    metrics_path, writer = run_dir / "metrics.csv", None
+    rows = list(state["history"]) if state is not None else []  # log of the saved epochs
+    if rt.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(cfg.to_json() + "\n")
+        writer = _tensorboard(run_dir)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        sampler.set_epoch(epoch)
+        generator.manual_seed(cfg.seed * 100_003 + epoch)  # worker seeds depend on the epoch
+        lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
+        losses = train_one_epoch(net, train_loader, optimizer, cfg, rt,
+                                 f"{cfg.run_name} epoch {epoch + 1}/{cfg.epochs}", progress)
+        scheduler.step()
+        if not rt.is_main:
+            continue
+        val = {"val_loss": float("nan"), "val_auc": float("nan")}
+        if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
+            val = validate(model, val_loader, cfg, rt)
+        row = {"epoch": epoch + 1, **lrs, **{f"train_{k}": v for k, v in losses.items()},
+               **val, "seconds": round(time.perf_counter() - t0, 2)}
+        rows.append(row)
+        stop = cfg.stop_at_val_auc is not None and val["val_auc"] >= cfg.stop_at_val_auc
+        _save_epoch(model, optimizer, scheduler, cfg, run_dir, rows, best, stop)
+        _write_metrics(rows, metrics_path)
+        if writer is not None:
+            for key, value in row.items():
+                writer.add_scalar(key, value, epoch + 1)
+        if progress:
+            print(f"{cfg.run_name} epoch {epoch + 1}: loss {losses['loss']:.4f} "
+                  f"val AUC {100 * val['val_auc']:.1f}% ({row['seconds']:.0f} s)")
+        if stop:  # the val AUC cannot improve: later epochs could not change best.pt
+            if progress:
+                print(f"{cfg.run_name}: val AUC reached {cfg.stop_at_val_auc}, stopped")
+            break
+    if writer is not None:
+        writer.close()
+
+
+def _finished(state: dict, cfg: TrainConfig) -> bool:
+    """A saved run is done: all epochs, or stopped at ``stop_at_val_auc``."""
+    return state["epoch"] >= cfg.epochs or bool(state.get("stopped_early", False))
+
+
+def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Path,
+                rows: list[dict], best: dict, stopped_early: bool = False) -> None:
+    """Write best.pt when the val AUC improved (strictly), then last.pt (both atomic). The
+    per-epoch log travels in the checkpoint, so a resumed run rewrites ``metrics.csv`` from
+    the epochs it really holds (no duplicated or missing rows)."""
+    row = rows[-1]
+    if row["val_auc"] > best["best_val_auc"]:  # NaN (no validation this epoch) never wins
+        best.update(best_val_auc=row["val_auc"], best_epoch=row["epoch"])
+        is_best = True
+    else:
+        is_best = False
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "epoch": row["epoch"],
+             "val_auc": row["val_auc"], **best, "rng": rng_states(), "config": cfg.to_dict(),
+             "versions": library_versions(),
+             "history": rows, "stopped_early": stopped_early}
+    if is_best:
+        save_checkpoint(state, run_dir / "best.pt")
+    save_checkpoint(state, run_dir / "last.pt")
+
+
+def _ratio(text: str) -> float:
+    """argparse ``type=`` for ``--unlabeled-ratio``: a fraction in [0, 1], the range
+    :meth:`TrainConfig.validate` accepts (a usage error names the flag, the config's does not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m jdfd_lib train``."""
+    parser.add_argument("--profile", required=True, choices=PROFILES)
+    parser.add_argument("--train-dataset", required=True, choices=DATASETS)
+    parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
+    parser.add_argument("--variant", choices=VARIANTS, help="default: jdfd")
+    parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
+    parser.add_argument("--seed", type=non_negative_int)
+    parser.add_argument("--epochs", type=positive_int, help="default: the profile's")
+    parser.add_argument("--out", dest="out_dir", help="runs root (default: runs)")
+    parser.add_argument("--resume", action="store_true", help="continue from last.pt")
+    parser.add_argument("--force", action="store_true", help="retrain a finished run")
+    parser.add_argument(UNSAFE_FLAG, dest="allow_pickle", action="store_true",
+                        help=f"on --resume or over an existing run, {UNSAFE_HELP}")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--set", dest="assignments", action="append", default=[],
+                        metavar="FIELD=VALUE", help="any other TrainConfig field (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``train`` from parsed arguments; prints the run folder."""
+    overrides = dict(parse_assignment(a) for a in args.assignments)
+    for name in ("train_dataset", "faces_root", "variant", "unlabeled_ratio", "seed", "epochs",
+                 "out_dir"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    cfg = config_from_overrides(args.profile, **overrides)
+    run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force,
+                    allow_pickle=args.allow_pickle)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one line rather than one per rank
+        print(run_dir)
+    return 0
+

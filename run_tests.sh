@@ -2,6 +2,8 @@
 # The whole test suite: unit tests, then the nbval checks of the executed demo notebooks.
 #   ./run_tests.sh            everything (what CI runs)
 #   ./run_tests.sh -k align   extra arguments go to the unit-test pytest run only
+# The fast lane while coding, without the slow tests (rule in tests/conftest.py), ~40 s:
+#   .venv/bin/python -m pytest tests -m "not slow" -n 2
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV="$(scripts/bootstrap.sh)"

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from jdfd_lib.core.config import TrainConfig, config_from_overrides
 from jdfd_lib.detectors.losses import joint_loss
-from jdfd_lib.detectors.model import build_model
+from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.training.data import CropDataset
 from jdfd_lib.training.train import make_optimizer
 
@@ -34,7 +34,7 @@ BEFORE = dict(encoder="legacy_xception", batch_size=4, decoder_channels=(256, 12
 def step_rate(cfg: TrainConfig, rows: pd.DataFrame, steps: int) -> float:
     """Images per second of ``steps`` training steps (after two warm-up steps)."""
     torch.manual_seed(0)
-    model = build_model(cfg).train()
+    model = create_detector(cfg).train()
     optimizer = make_optimizer(model, cfg)
     pc = model.pretrained_cfg
     data = CropDataset(rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip)

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from jdfd_lib.core.config import config_from_overrides
 from jdfd_lib.detectors.losses import joint_loss
-from jdfd_lib.detectors.model import build_model
+from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.training.data import CropDataset
 from jdfd_lib.training.runtime import Runtime, resolve_device, seed_worker
 from jdfd_lib.training.train import make_optimizer
@@ -64,7 +64,7 @@ def project_path(cfg, rows, device, batch_size, workers):
     """The project's step and inference functions and loader."""
     cuda = device.type == "cuda"
     rt = Runtime(device, amp=cuda and cfg.amp, channels_last=cuda and cfg.channels_last)
-    model = build_model(cfg).to(device)
+    model = create_detector(cfg).to(device)
     if rt.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg)
@@ -98,7 +98,7 @@ def project_path(cfg, rows, device, batch_size, workers):
 
 def reference_path(cfg, rows, device, batch_size):
     """The simple way: float32, NCHW, main-process loading, one SGD group, CE + MSE."""
-    model = build_model(cfg).to(device)
+    model = create_detector(cfg).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr_autoencoder, momentum=cfg.momentum)
     pc = model.pretrained_cfg
     loader = DataLoader(CropDataset(rows, cfg.image_size, pc["mean"], pc["std"], hflip=True),

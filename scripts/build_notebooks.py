@@ -56,6 +56,7 @@ WORKERS = 2                   # processes for generation'''),
 from jdfd_lib.core.paths import resolve
 from jdfd_lib.datasets.adapters import dataset_root, list_videos
 from jdfd_lib.experiments import browse
+from jdfd_lib.reporting.plot import image_grid
 
 data_root = resolve(DATA_ROOT)
 if PROFILE == "demo":
@@ -68,7 +69,7 @@ records = {name: list_videos(name, dataset_root(data_root, name)) for name in ("
     code('''
 for name, recs in records.items():
     images, titles = browse.sample_frames(recs)
-    browse.show(browse.image_grid(images, titles, cols=len(images)))'''),
+    browse.show(image_grid(images, titles, cols=len(images)))'''),
 ]
 
 NOTEBOOKS["01_preprocess"] = [
@@ -92,7 +93,9 @@ import dataclasses
 from jdfd_lib.core.paths import resolve
 from jdfd_lib.datasets.adapters import dataset_root
 from jdfd_lib.experiments import browse
-from jdfd_lib.faces.prepare import EXTRACT_PROFILES, prepare
+from jdfd_lib.faces.crops import EXTRACT_PROFILES
+from jdfd_lib.faces.prepare import prepare
+from jdfd_lib.reporting.plot import crops_with_landmarks
 
 cfg = EXTRACT_PROFILES[PROFILE]
 overrides = {"frames_per_video": FRAMES_PER_VIDEO, "image_size": IMAGE_SIZE, "workers": WORKERS}
@@ -108,7 +111,7 @@ summaries = {name: prepare(name, dataset_root(resolve(DATA_ROOT), name), resolve
     code('''
 for name in DATASETS:
     images, landmarks, titles = browse.sample_crops(resolve(FACES_ROOT) / name, n=6)
-    browse.show(browse.crops_with_landmarks(images, landmarks, titles))'''),
+    browse.show(crops_with_landmarks(images, landmarks, titles))'''),
 ]
 
 TRAIN_PARAMS = '''
@@ -138,6 +141,7 @@ import pandas as pd
 from jdfd_lib.core.config import config_from_overrides
 from jdfd_lib.core.paths import resolve
 from jdfd_lib.experiments import browse
+from jdfd_lib.reporting.plot import training_curves
 from jdfd_lib.training.train import train
 
 overrides = dict(train_dataset=TRAIN_DATASET, variant=VARIANT, unlabeled_ratio=UNLABELED_RATIO,
@@ -151,7 +155,7 @@ print(cfg.run_name)'''),
     code('''
 metrics = pd.read_csv(run_dir / "metrics.csv")
 print(browse.epoch_table(metrics).to_string(index=False))'''),
-    code("browse.show(browse.training_curves(metrics))"),
+    code("browse.show(training_curves(metrics))"),
     md("Validation faces next to their reconstructions by the decoder, and the per-pixel error."),
     code('''
 if cfg.variant == "jdfd":
@@ -258,10 +262,11 @@ TEST_DATASET = "celebdf"      # which test set to browse
 N_WORST = 6                   # how many of the worst mistakes to show'''),
     code('''
 from jdfd_lib.core.paths import resolve
+from jdfd_lib.evaluation.results import read_scores
 from jdfd_lib.experiments import browse
 
 run_name = RUN_NAME or browse.default_run_name(PROFILE, TRAIN_DATASET)
-scores = browse.load_scores(resolve(RESULTS_DIR) / "metrics", run_name, TEST_DATASET)
+scores = read_scores(resolve(RESULTS_DIR) / "metrics", run_name, TEST_DATASET)
 browse.video_scores(scores).head(10)'''),
     md("Worst mistakes first: real faces scored most fake, and fake faces scored most real."),
     code('''

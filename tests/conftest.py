@@ -1,6 +1,25 @@
 """Shared fixtures: a tiny embedded demo dataset, generated once per test session.
 
 Tests never download anything (HF_HUB_OFFLINE=1) and never need a GPU.
+
+Two lanes. ``pytest tests -m "not slow" -n 2`` is the fast lane (about 40 s on 2 cores);
+``./run_tests.sh`` runs every test, slow ones included, then nbval. A test is ``slow`` when it
+
+- uses the session's demo data: ``demo_root`` renders the tiny demo datasets (H.264 videos)
+  and ``demo_faces`` runs dlib extraction on all of them, about 15 s per xdist worker. Tests
+  using either fixture, directly or through another fixture, are marked slow automatically
+  (``SLOW_FIXTURES`` below): the demo-profile training, the detection and ``prepare`` tests
+  on demo videos;
+- runs a Python subprocess that imports torch (``python -m jdfd_lib prepare/train/evaluate/
+  detect``, ``python -c "import torch; ..."``): 2-5 s of imports each;
+- or takes more than about 3 s alone on 2 idle cores (the paper-size 299 px model;
+  ``--durations=30`` lists the candidates).
+
+Fast, and meant to stay fast: trainings of a few epochs on the 32 px synthetic crops a test
+writes itself, dlib extraction of the six 10-frame videos test_extract.py writes, alignment
+of a still photograph, scoring with tiny models, commands run in-process through
+``jdfd_lib.cli.main``, and subprocesses that do not import torch (``check-results``,
+``demo-data``).
 """
 
 from __future__ import annotations
@@ -12,6 +31,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Idle OpenMP threads sleep instead of spinning. Two xdist workers on 2 cores each run torch
+# with 2 threads (train() sets cfg.num_threads = 2); spinning threads then steal the core the
+# other worker needs, and a 2 s training took 20 s. Read by libgomp when torch loads it, so
+# set before any test imports torch; subprocesses inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DATASETS = ("ffpp", "celebdf", "uadfv")
 
@@ -30,7 +54,8 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Face crops of the tiny demo data: dataset key -> prepared root (with index.csv)."""
     from jdfd_lib.datasets.adapters import dataset_root
-    from jdfd_lib.faces.prepare import ExtractConfig, prepare
+    from jdfd_lib.faces.crops import ExtractConfig
+    from jdfd_lib.faces.prepare import prepare
 
     faces = tmp_path_factory.mktemp("faces")
     cfg = ExtractConfig(frames_per_video=4, image_size=64, workers=1)
@@ -43,16 +68,47 @@ def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
 
 
 @pytest.fixture(scope="session")
+def face_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two 15-frame H.264 clips of a real face photograph (shipped with matplotlib) drifting
+    sideways, ``face`` and its mirror image ``mirrored``: dlib finds the face in every frame.
+    Seconds to write, unlike ``demo_root``: for detection tests of the fast lane."""
+    import cv2
+    import matplotlib
+    import numpy as np
+
+    from jdfd_lib.demo.video_io import write_video
+
+    photo = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    face = cv2.resize(cv2.imread(str(photo)), (200, 240))  # BGR, as write_video takes
+    frames = [cv2.warpAffine(face, np.float32([[1, 0, i - 7], [0, 1, 0]]), (200, 240),
+                             borderMode=cv2.BORDER_REFLECT) for i in range(15)]
+    out = tmp_path_factory.mktemp("clips")
+    write_video(out / "face.mp4", frames, fps=15)
+    write_video(out / "mirrored.mp4", [np.ascontiguousarray(f[:, ::-1]) for f in frames], fps=15)
+    return {"face": out / "face.mp4", "mirrored": out / "mirrored.mp4"}
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint as train.py writes it (weights, resolved demo config, epoch) of a real,
     untrained JDFD with a small decoder: for scoring tests that need a model, not a trained one."""
     import torch
 
     from jdfd_lib.core.config import config_from_overrides
-    from jdfd_lib.detectors.model import build_model
+    from jdfd_lib.detectors.registry import create_detector
     from jdfd_lib.training.checkpoint import save_checkpoint
 
     cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
     torch.manual_seed(0)
-    state = {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
+    state = {"model": create_detector(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1}
     return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")
+
+
+# the session fixtures that make every test using them slow (see the module docstring)
+SLOW_FIXTURES = {"demo_root", "demo_faces"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -17,7 +17,7 @@ import torch
 from jdfd_lib.core import paths
 from jdfd_lib.core.config import config_from_overrides
 from jdfd_lib.core.errors import UserError
-from jdfd_lib.detectors.model import build_model
+from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.training.checkpoint import (
     load_checkpoint,
     read_checkpoint,
@@ -58,7 +58,7 @@ def _state(legacy_rng: bool = False) -> dict:
     torch.manual_seed(0)
     rng = ({"python": random.getstate(), "numpy": np.random.get_state(),
             "torch": torch.get_rng_state()} if legacy_rng else rng_states())
-    return {"model": build_model(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1,
+    return {"model": create_detector(cfg).state_dict(), "config": cfg.to_dict(), "epoch": 1,
             "rng": rng, "history": [{"epoch": 1, "val_auc": float("nan")}]}
 
 
@@ -195,6 +195,7 @@ def test_a_torch_file_that_is_no_jdfd_checkpoint_is_refused(content, what, tmp_p
         read_checkpoint(path)
 
 
+@pytest.mark.slow  # python -m jdfd_lib evaluate in a subprocess
 def test_a_damaged_checkpoint_is_one_line_from_the_command_line(tmp_path) -> None:
     empty = tmp_path / "best.pt"
     empty.write_bytes(b"")
@@ -228,6 +229,7 @@ def test_only_temp_files_of_save_checkpoint_are_stale(tmp_path) -> None:
     assert remove_stale_temp_files(tmp_path / "absent") == (0, 0)
 
 
+@pytest.mark.slow  # a subprocess importing torch
 def test_a_save_killed_mid_write_leaves_a_temp_file_that_is_found(tmp_path) -> None:
     # the process dies inside torch.save, as under kill -9: no finally block runs
     code = ("import os, sys, torch\n"

@@ -11,6 +11,12 @@ import pytest
 from jdfd_lib.core.errors import UserError
 from jdfd_lib.datasets import adapters as ds
 from jdfd_lib.datasets.adapters import VideoRecord, assert_disjoint, dataset_root, list_videos
+from jdfd_lib.datasets.splits import (
+    CELEBDF_SPLIT_FILE,
+    CELEBDF_TEST_LIST,
+    SPLITS,
+    UADFV_SPLIT_FILE,
+)
 
 FFPP_PAIRS = {"train": [["000", "003"], ["001", "004"]], "val": [["002", "005"]],
               "test": [["006", "007"]]}
@@ -49,7 +55,7 @@ def make_celebdf(root: Path) -> Path:
         touch(root / f"YouTube-real/{name}.mp4")
     lines = ["1 Celeb-real/id0_0000.mp4", "1 YouTube-real/00000.mp4",
              "0 Celeb-synthesis/id0_id1_0000.mp4", "0 Celeb-synthesis/id2_id3_0001.mp4"]
-    (root / ds.CELEBDF_TEST_LIST).write_text("\n".join(lines) + "\n")
+    (root / CELEBDF_TEST_LIST).write_text("\n".join(lines) + "\n")
     return root
 
 
@@ -121,10 +127,10 @@ def test_celebdf_test_list_and_identity_grouped_val(tmp_path: Path) -> None:
 
 def test_celebdf_label_disagreement_raises(tmp_path: Path) -> None:
     root = make_celebdf(tmp_path / "c")
-    (root / ds.CELEBDF_TEST_LIST).write_text("0 Celeb-real/id0_0000.mp4\n")
+    (root / CELEBDF_TEST_LIST).write_text("0 Celeb-real/id0_0000.mp4\n")
     with pytest.raises(ValueError, match="disagrees with folder 'Celeb-real'"):
         ds.list_celebdf(root)
-    (root / ds.CELEBDF_TEST_LIST).unlink()
+    (root / CELEBDF_TEST_LIST).unlink()
     with pytest.raises(FileNotFoundError, match="List_of_testing_videos.txt"):
         ds.list_celebdf(root)
 
@@ -133,7 +139,7 @@ def test_uadfv_split_is_kept_only_where_asked(tmp_path: Path) -> None:
     root = make_uadfv(tmp_path / "UADFV", n=20)
     recs = list_videos("uadfv", root)
     assert len(recs) == 40 and Counter(r.label for r in recs) == {0: 20, 1: 20}
-    assert not (root / ds.UADFV_SPLIT_FILE).exists()  # never written into the dataset folder
+    assert not (root / UADFV_SPLIT_FILE).exists()  # never written into the dataset folder
     assert list_videos("uadfv", root) == recs  # seeded: the same videos, the same split
     split_of = {r.video: r.split for r in recs}
     assert all(split_of[f"{i:04d}"] == split_of[f"{i:04d}_fake"] for i in range(20))
@@ -145,7 +151,7 @@ def test_uadfv_split_is_kept_only_where_asked(tmp_path: Path) -> None:
     # the stored file wins over a new seed: the split is stable
     assert ds.list_uadfv(root, split_file=other, seed=123) == recs2
     # a split shipped in the dataset folder is read by default
-    (root / ds.UADFV_SPLIT_FILE).write_text(other.read_text())
+    (root / UADFV_SPLIT_FILE).write_text(other.read_text())
     assert list_videos("uadfv", root, seed=123) == recs2
 
 
@@ -191,14 +197,14 @@ def test_demo_data_adapters(demo_root: Path, dataset: str) -> None:
     assert {r.label for r in recs} == {0, 1}
     assert {r.split for r in recs} == {"train", "val", "test"}
     assert_disjoint(recs, identity_splits=("train", "val") if dataset == "celebdf"
-                    else ds.SPLITS)
+                    else SPLITS)
     assert len({(r.method, r.video) for r in recs}) == len(recs)
 
 
 def test_celebdf_split_file_sets_the_validation_carve(tmp_path: Path) -> None:
     root = make_celebdf(tmp_path / "Celeb-DF-v2")
     default = list_videos("celebdf", root)
-    (root / ds.CELEBDF_SPLIT_FILE).write_text(json.dumps({"val_fraction": 0.6, "seed": 0}))
+    (root / CELEBDF_SPLIT_FILE).write_text(json.dumps({"val_fraction": 0.6, "seed": 0}))
     carved = list_videos("celebdf", root)
     n_val = {name: sum(r.split == "val" for r in recs)
              for name, recs in (("default", default), ("carved", carved))}
@@ -212,7 +218,7 @@ def test_celebdf_split_file_sets_the_validation_carve(tmp_path: Path) -> None:
                                  {"val_fraction": 0.2, "seed": "x"}])
 def test_celebdf_split_file_refuses_bad_settings(tmp_path: Path, bad) -> None:
     root = make_celebdf(tmp_path / "Celeb-DF-v2")
-    (root / ds.CELEBDF_SPLIT_FILE).write_text(json.dumps(bad))
+    (root / CELEBDF_SPLIT_FILE).write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="jdfd_split.json"):
         list_videos("celebdf", root)
 

@@ -13,9 +13,9 @@ import dlib
 import numpy as np
 import pytest
 
-from jdfd_lib.datasets.adapters import dataset_root, list_videos
+from jdfd_lib.datasets.adapters import FFPP_METHODS, dataset_root, list_videos
 from jdfd_lib.demo import generate as demo_data
-from jdfd_lib.demo.layout import FFPP_METHODS, SIZES, DemoSize, plan
+from jdfd_lib.demo.layout import SIZES, DemoSize, plan
 from jdfd_lib.demo.video_io import H264Writer
 
 TINY = SIZES["tiny"]
@@ -99,7 +99,8 @@ def test_summary_matches_files(demo_root: Path) -> None:
     for key, counts in summary["videos"].items():
         found = list(dataset_root(demo_root, key).rglob("*.mp4"))
         assert sum(counts.values()) == len(found), key
-    assert not list(demo_root.rglob("*.part"))
+    # no temporary file of an atomic write (jdfd_lib.core.atomic: ".{name}-XXXXXXXX") is left
+    assert not [p for p in demo_root.rglob(".*") if re.fullmatch(r"\..+-[a-z0-9_]{8}", p.name)]
 
 
 @pytest.mark.parametrize("key", ["ffpp", "celebdf", "uadfv"])

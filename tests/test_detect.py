@@ -10,9 +10,10 @@ import torch
 from torch import nn
 
 from jdfd_lib.detection import detect
+from jdfd_lib.detectors.base import Detector
 
 
-class _Mirror(nn.Module):
+class _Mirror(Detector):
     """Reconstructs ``gain * x``: gain 1 is a perfect autoencoder, gain 0 outputs the mean."""
 
     def __init__(self, gain: float, size: int = 8):
@@ -20,10 +21,13 @@ class _Mirror(nn.Module):
         self.gain = nn.Parameter(torch.tensor(float(gain)))
         self.pretrained_cfg = {"mean": (0.5, 0.25, 0.75), "std": (0.5, 0.25, 0.2),
                                "input_size": (3, size, size)}
-        self.with_decoder = True
+        self.reconstructs = True
 
     def forward(self, x: torch.Tensor) -> dict:
         return {"logits": torch.zeros(len(x), 2), "recon": self.gain * x, "latent": x.mean((2, 3))}
+
+    # training is not what these tests exercise
+    from_config = loss = param_groups = None
 
 
 def _images(n: int = 3, size: int = 8) -> list[np.ndarray]:
@@ -53,7 +57,7 @@ def test_reconstruct_resizes_to_the_model_input_and_refuses_a_baseline() -> None
     recon, err = detect.reconstruct(_Mirror(1.0, size=8), _images(size=20))
     assert recon.shape == (3, 8, 8, 3) and err.shape == (3, 8, 8)
     baseline = _Mirror(1.0)
-    baseline.with_decoder = False
+    baseline.reconstructs = False
     with pytest.raises(ValueError, match="no decoder"):
         detect.reconstruct(baseline, _images())
 
@@ -94,7 +98,7 @@ def test_bad_settings_are_refused_before_any_file_is_read(tmp_path: Path) -> Non
         detect.detect_video(*missing, threshold=0.0)
 
 
-# --- on a demo video with a real (untrained, tiny) JDFD checkpoint ---------------------------
+# --- on a face clip with a real (untrained, tiny) JDFD checkpoint ----------------------------
 
 @pytest.fixture(scope="module")
 def demo_ckpt(tiny_checkpoint: Path) -> Path:
@@ -102,23 +106,19 @@ def demo_ckpt(tiny_checkpoint: Path) -> Path:
     return tiny_checkpoint
 
 
-def _fake_video(demo_root: Path) -> Path:
-    videos = sorted((demo_root / "UADFV" / "fake").glob("*.mp4"))
-    assert videos, f"no demo videos under {demo_root / 'UADFV' / 'fake'}"
-    return videos[0]
-
-
-def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo_ckpt: Path,
-                                                           tmp_path: Path, capsys) -> None:
+@pytest.mark.slow  # four extractions and a picture: about 5 s
+def test_detect_prints_frame_scores_and_writes_the_picture(face_clips: dict[str, Path],
+                                                           demo_ckpt: Path, tmp_path: Path,
+                                                           capsys) -> None:
     import argparse
 
     import cv2
 
     from jdfd_lib.evaluation.scoring import to_tensor
     from jdfd_lib.faces.crops import extract_video_faces
-    from jdfd_lib.training.train import load_checkpoint
+    from jdfd_lib.training.checkpoint import load_checkpoint
 
-    video = _fake_video(demo_root)
+    video = face_clips["face"]
     parser = argparse.ArgumentParser()
     detect.add_arguments(parser)
     args = parser.parse_args([str(video), "--checkpoint", str(demo_ckpt), "--frames", "3",
@@ -155,7 +155,7 @@ def test_detect_prints_frame_scores_and_writes_the_picture(demo_root: Path, demo
 
 
 def test_a_checkpoint_holding_python_objects_needs_the_unsafe_flag(
-        demo_root: Path, demo_ckpt: Path, tmp_path: Path, capsys) -> None:
+        face_clips: dict[str, Path], demo_ckpt: Path, tmp_path: Path, capsys) -> None:
     from jdfd_lib.cli import main
     from jdfd_lib.training.checkpoint import read_checkpoint
 
@@ -163,7 +163,7 @@ def test_a_checkpoint_holding_python_objects_needs_the_unsafe_flag(
     state["rng"] = np.random.get_state()  # a numpy array and tuple: older jdfd checkpoints
     old = tmp_path / "old.pt"
     torch.save(state, old)
-    argv = ["detect", str(_fake_video(demo_root)), "--checkpoint", str(old), "--frames", "2"]
+    argv = ["detect", str(face_clips["face"]), "--checkpoint", str(old), "--frames", "2"]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"jdfd detect: error: {old}")

@@ -95,20 +95,19 @@ def ckpt(tiny_checkpoint: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def folder(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """clips/ (a real and a fake demo video, a faceless one), then two unreadable files."""
+def folder(face_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clips/ (two clips of a face photograph, mirrored in fake.mp4, and a faceless one), then
+    two unreadable files."""
     from jdfd_lib.demo.video_io import write_video
 
     root = tmp_path_factory.mktemp("videos")
     (root / "clips").mkdir()
-    real = sorted((demo_root / "UADFV" / "real").glob("*.mp4"))[0]
-    shutil.copy(real, root / "clips" / "real.mp4")
-    shutil.copy(sorted((demo_root / "UADFV" / "fake").glob("*.mp4"))[0],
-                root / "clips" / "fake.mp4")
+    shutil.copy(face_clips["face"], root / "clips" / "real.mp4")
+    shutil.copy(face_clips["mirrored"], root / "clips" / "fake.mp4")
     write_video(root / "clips" / "wall.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 8, fps=8)
     (root / "clips" / "readme.txt").write_text("not a video, not matched by the patterns")
     (root / "zz_text.mp4").write_text("a text file named like a video\n" * 20)
-    data = real.read_bytes()
+    data = (root / "clips" / "real.mp4").read_bytes()
     (root / "zz_truncated.mp4").write_bytes(data[: len(data) // 2])  # moov atom lost
     return root
 
@@ -259,6 +258,7 @@ def test_cli_refuses_other_settings_naming_force(first: dict, folder: Path, ckpt
     assert "--force" in err[0] and "--out" in err[0]
 
 
+@pytest.mark.slow  # python -m jdfd_lib detect with 2 worker processes: about 10 s
 def test_cli_two_workers_match_one_and_unreadable_files_exit_1(first: dict, folder: Path,
                                                               ckpt: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"

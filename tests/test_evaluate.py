@@ -15,22 +15,25 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from jdfd_lib.core.errors import UserError, cli_command
+from jdfd_lib.core.runinfo import file_sha256
+from jdfd_lib.detectors.base import Detector
 from jdfd_lib.evaluation import evaluate as ev
 from jdfd_lib.evaluation import stats
+from jdfd_lib.evaluation.results import load_results, result_paths
 from jdfd_lib.evaluation.scoring import ScoreSettings, forward_batch, score_paths, to_tensor
 from jdfd_lib.faces.index import index_path, write_index
 from jdfd_lib.training.data import read_crop
 
 
-class TinyJDFD(nn.Module):
-    """Stand-in with the JDFD interface: x (B, 3, s, s) -> logits (B, 2), recon, latent."""
+class TinyJDFD(Detector):
+    """A tiny detector honouring the contract: x (B, 3, s, s) -> logits (B, 2), recon, latent."""
 
     def __init__(self, size: int = 16, with_decoder: bool = True):
         super().__init__()
         torch.manual_seed(0)
         self.pretrained_cfg = {"mean": (0.5, 0.4, 0.3), "std": (0.25, 0.2, 0.3),
                                "input_size": (3, size, size)}
-        self.with_decoder = with_decoder
+        self.reconstructs = with_decoder  # per instance: both kinds from one class
         self.enc = nn.Conv2d(3, 4, 3, padding=1)
         self.head = nn.Linear(4, 2)
         self.dec = nn.Conv2d(4, 3, 3, padding=1) if with_decoder else None
@@ -39,6 +42,9 @@ class TinyJDFD(nn.Module):
         h = torch.relu(self.enc(x))  # (B, 4, s, s)
         z = h.mean(dim=(2, 3))  # (B, 4)
         return {"logits": self.head(z), "recon": self.dec(h) if self.dec else None, "latent": z}
+
+    # training is not what these tests exercise
+    from_config = loss = param_groups = None
 
 
 def _tiny_index(root: Path, dataset: str = "ffpp", size: int = 20, frames: int = 3) -> pd.DataFrame:
@@ -118,11 +124,11 @@ def test_wrong_dataset_empty_split_and_bad_split_are_refused(tmp_path: Path) -> 
 
 
 def test_result_file_names_follow_the_run_name(tmp_path: Path) -> None:
-    paths = ev.result_paths(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")
+    paths = result_paths(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")
     assert paths["json"].name == "demo-jdfd-ffpp-u00-s0__uadfv.json"
     assert paths["scores"].name == "demo-jdfd-ffpp-u00-s0__uadfv_scores.csv"
     assert paths["roc"].name == "demo-jdfd-ffpp-u00-s0__uadfv_roc.csv"
-    assert ev.result_paths(tmp_path, "r", "uadfv", "val")["json"].name == "r__uadfv__val.json"
+    assert result_paths(tmp_path, "r", "uadfv", "val")["json"].name == "r__uadfv__val.json"
 
 
 # --- end to end with a real (untrained, tiny) JDFD checkpoint -------------------------------
@@ -130,14 +136,14 @@ def test_result_file_names_follow_the_run_name(tmp_path: Path) -> None:
 def _checkpoint(path: Path, variant: str = "jdfd", weights_variant: str | None = None) -> Path:
     """A checkpoint as train.py writes it: model weights, resolved config, epoch."""
     from jdfd_lib.core.config import config_from_overrides
-    from jdfd_lib.detectors.model import build_model
+    from jdfd_lib.detectors.registry import create_detector
     from jdfd_lib.training.checkpoint import save_checkpoint
 
     cfg = config_from_overrides("demo", variant=variant, image_size=32,
                                 decoder_channels=(32, 16, 8), classifier_hidden=(16,))
     weights_cfg = config_from_overrides(**{**cfg.to_dict(), "variant": weights_variant or variant})
     torch.manual_seed(0)
-    model = build_model(weights_cfg)
+    model = create_detector(weights_cfg)
     return save_checkpoint({"model": model.state_dict(), "config": cfg.to_dict(), "epoch": 1},
                            path)
 
@@ -166,15 +172,15 @@ def test_evaluate_writes_files_whose_metrics_match_sklearn(tmp_path: Path, tiny_
     roc = pd.read_csv(out / "demo-jdfd-ffpp-u00-s0__ffpp_roc.csv")
     assert list(roc.columns) == ["fpr", "tpr", "threshold"]
     assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(m["frame_auc"])
-    assert rec["checkpoint_sha256"] == ev.file_sha256(tiny_ckpt)
-    assert rec["index_sha256"] == ev.file_sha256(index_path(tmp_path / "faces" / "ffpp"))
+    assert rec["checkpoint_sha256"] == file_sha256(tiny_ckpt)
+    assert rec["index_sha256"] == file_sha256(index_path(tmp_path / "faces" / "ffpp"))
     assert rec["split"] == "test" and rec["config"]["image_size"] == 32
     assert {"torch", "timm", "numpy", "sklearn", "dlib", "cv2", "python"} <= set(rec["versions"])
     ci = rec["intervals"]  # bootstrap over the 4 test videos, stratified by class
     assert ci == stats.bootstrap_interval(scores)
     assert ci["n_boot"] == 1000 and ci["level"] == 0.95
     assert 0 <= ci["frame_auc"][0] <= ci["frame_auc"][1] <= 1
-    table = ev.load_results(out)
+    table = load_results(out)
     assert table.loc[0, "run_name"] == "demo-jdfd-ffpp-u00-s0"
     assert table.loc[0, "frame_auc_lo"] == ci["frame_auc"][0]
     assert table.loc[0, "video_auc_hi"] == ci["video_auc"][1]
@@ -199,7 +205,7 @@ def test_finished_results_are_skipped_unless_stale_or_forced(tmp_path: Path, tin
     torch.save({**torch.load(other, weights_only=True), "epoch": 2}, other)
     ev.evaluate(other, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out)
     assert "skipped" not in capsys.readouterr().out
-    assert json.loads(json_file.read_text())["checkpoint_sha256"] == ev.file_sha256(other)
+    assert json.loads(json_file.read_text())["checkpoint_sha256"] == file_sha256(other)
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_refused(tmp_path: Path) -> None:
@@ -220,8 +226,8 @@ def test_cli_prints_the_metrics(tmp_path: Path, tiny_ckpt: Path, capsys) -> None
     assert ev.run(args) == 0
     assert "frame AUC" in capsys.readouterr().out
     assert (tmp_path / "m" / "demo-jdfd-ffpp-u00-s0__ffpp__val.json").is_file()
-    assert ev.load_results(tmp_path / "m").empty  # only "test" rows by default
-    assert len(ev.load_results(tmp_path / "m", split="val")) == 1
+    assert load_results(tmp_path / "m").empty  # only "test" rows by default
+    assert len(load_results(tmp_path / "m", split="val")) == 1
 
 
 @pytest.mark.parametrize("flag, value", [("--batch-size", "-1"), ("--batch-size", "0"),

@@ -1,43 +1,117 @@
-"""The two-branch autoencoder (paper Sec. 3.2, Eq. 1-2, Sec. 4.2): shapes and structure."""
+"""The detectors: the contract every registered one honours (as timm's tests run over
+``list_models()``), then JDFD's own structure (paper Sec. 3.2, Eq. 1-2, Sec. 4.2)."""
 
 from __future__ import annotations
 
+import pytest
 import timm
 import torch
 from torch import nn
 
 from jdfd_lib.core.config import config_from_overrides, get_profile
-from jdfd_lib.detectors.model import JDFD, build_model
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.detectors.base import Batch, Detector
+from jdfd_lib.detectors.jdfd import JDFD
+from jdfd_lib.detectors.registry import (
+    create_detector,
+    detector_class,
+    list_detectors,
+    register_detector,
+    unregister_detector,
+)
+
+SIZE = 32
 
 
 def _small(**kw) -> JDFD:
     # the paper's encoder (Xception) at a tiny size: these tests pin what it exposes
-    kw = {"encoder": "legacy_xception", "image_size": 32, "decoder_channels": (32, 16, 8), **kw}
-    return build_model(config_from_overrides("demo", **kw))
+    kw = {"encoder": "legacy_xception", "image_size": SIZE, "decoder_channels": (32, 16, 8), **kw}
+    return create_detector(config_from_overrides("demo", **kw))
 
 
+# ----------------------------------------------------------------- the contract, per detector
+@pytest.mark.parametrize("name", list_detectors())
+def test_detector_honours_the_contract(name: str) -> None:
+    cfg = config_from_overrides("demo", variant=name, image_size=SIZE,
+                                decoder_channels=(32, 16, 8))
+    model = create_detector(cfg).train()
+    assert isinstance(model, Detector) and model.name == name == cfg.variant
+    pc = model.pretrained_cfg
+    assert pc["input_size"] == (3, SIZE, SIZE) and len(pc["mean"]) == len(pc["std"]) == 3
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, SIZE, SIZE)
+    out = model(x)
+    assert out["logits"].shape == (4, 2)
+    assert (out.get("recon") is not None) == model.reconstructs
+    if model.reconstructs:
+        assert out["recon"].shape == x.shape
+    score = model.fake_score(out)
+    assert score.shape == (4,) and ((score >= 0) & (score <= 1)).all()
+    # one labelled image and three hidden ones: the loss is finite and reaches every group
+    batch = Batch(x, torch.tensor([0, 1, 0, 1]), torch.tensor([True, False, False, False]))
+    losses = model.loss(out, batch, cfg)
+    assert losses["total"].ndim == 0 and torch.isfinite(losses["total"])
+    losses["total"].backward()
+    groups = model.param_groups(cfg)
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)), "a parameter sits in two groups"
+    assert set(ids) == {id(p) for p in model.parameters() if p.requires_grad}
+    assert all({"name", "params", "lr"} <= set(g) and g["lr"] > 0 for g in groups)
+    assert all(any(p.grad is not None for p in g["params"]) for g in groups)
+
+
+def test_unknown_detector_lists_the_registered_ones(tmp_path) -> None:
+    from jdfd_lib.training.train import train
+
+    with pytest.raises(UserError, match="no detector named 'lae'.*baseline, jdfd"):
+        detector_class("lae")
+    cfg = config_from_overrides("demo", variant="lae", out_dir=str(tmp_path / "runs"))
+    with pytest.raises(UserError, match="variant: no detector named 'lae'"):
+        train(cfg, progress=False)  # refused before the run folder is made
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_new_detector_registers_without_touching_other_files() -> None:
+    @register_detector("toy-test")
+    class Toy(JDFD):
+        reconstructs = False
+
+    try:
+        assert "toy-test" in list_detectors()
+        cfg = config_from_overrides("demo", variant="toy-test", image_size=SIZE)
+        model = create_detector(cfg)
+        assert isinstance(model, Toy) and model.decoder is None
+        assert cfg.run_name.startswith("demo-toy-test-")
+    finally:
+        unregister_detector("toy-test")
+    assert "toy-test" not in list_detectors()
+
+
+def test_a_name_cannot_be_taken_twice() -> None:
+    with pytest.raises(ValueError, match="taken"):
+        register_detector("jdfd")(type("Other", (JDFD,), {}))
+
+
+# ----------------------------------------------------------------- JDFD's structure
+@pytest.mark.slow  # the 299 px model: about 4 s
 def test_paper_size_shapes() -> None:
-    model = build_model(get_profile("paper")).eval()
+    model = create_detector(get_profile("paper")).eval()
     x = torch.randn(1, 3, 299, 299)
     with torch.no_grad():
         out = model(x)
         feats = model.forward_features(x)
     assert feats.shape == (1, model.encoder.num_features, 10, 10)  # 299 / 32, rounded up
-    assert out["logits"].shape == (1, 2)
     assert out["latent"].shape == (1, 2048)
     assert out["recon"].shape == x.shape  # resized from 256 px to 299 px (bilinear)
     assert torch.isfinite(out["recon"]).all()
 
 
-def test_demo_size_shapes_in_training_mode() -> None:
+def test_the_head_reaches_the_shared_encoder() -> None:
     cfg = get_profile("demo")
-    model = build_model(cfg).train()
-    x = torch.randn(2, 3, cfg.image_size, cfg.image_size)
-    out = model(x)
-    assert out["logits"].shape == (2, 2)
-    assert out["recon"].shape == (2, 3, cfg.image_size, cfg.image_size)
+    model = create_detector(cfg).train()
+    out = model(torch.randn(2, 3, cfg.image_size, cfg.image_size))
     assert out["latent"].shape == (2, model.latent_dim)
-    out["logits"].sum().backward()  # the head reaches the shared encoder
+    out["logits"].sum().backward()
     assert all(p.grad is not None for p in model.encoder.parameters())
 
 
@@ -46,23 +120,23 @@ def test_preprocessing_comes_from_timm() -> None:
     ref = timm.create_model("legacy_xception", pretrained=False).pretrained_cfg
     assert model.pretrained_cfg["mean"] == ref["mean"]
     assert model.pretrained_cfg["std"] == ref["std"]
-    assert model.pretrained_cfg["input_size"] == (3, 32, 32)
     assert model.latent_dim == model.encoder.num_features == 2048
     assert model.reduction == 32
 
 
-def test_baseline_has_no_decoder() -> None:
+def test_baseline_is_jdfd_without_the_decoder() -> None:
     model = _small(variant="baseline")
-    assert not model.with_decoder and model.decoder is None
-    out = model.eval()(torch.randn(2, 3, 32, 32))
-    assert out["recon"] is None and out["logits"].shape == (2, 2)
+    assert not model.reconstructs and model.decoder is None
     assert not any(n.startswith("decoder") for n, _ in model.named_parameters())
+    jdfd = _small()
+    shared = {n for n, _ in jdfd.named_parameters() if not n.startswith("decoder")}
+    assert {n for n, _ in model.named_parameters()} == shared
 
 
 def test_latent_projection_when_z_differs() -> None:
     model = _small(latent_dim=64).eval()
     assert isinstance(model.projection, nn.Linear)
-    assert model.forward_latent(torch.randn(2, 3, 32, 32)).shape == (2, 64)
+    assert model.forward_latent(torch.randn(2, 3, SIZE, SIZE)).shape == (2, 64)
     assert isinstance(_small().projection, nn.Identity)
 
 
@@ -79,15 +153,17 @@ def test_decoder_and_classifier_layout() -> None:
     assert head[-1].out_features == 2
 
 
-def test_param_groups_partition_the_parameters() -> None:
-    model = _small(latent_dim=64)
-    groups = model.param_groups()
-    auto = {id(p) for p in groups["autoencoder"]}
-    clf = {id(p) for p in groups["classifier"]}
-    assert not auto & clf
-    assert auto | clf == {id(p) for p in model.parameters()}
-    assert {id(p) for p in model.classifier.parameters()} == clf
-    assert {id(p) for p in model.projection.parameters()} <= auto
+def test_param_groups_are_the_two_learning_rates_of_sec_4_2() -> None:
+    cfg = config_from_overrides("demo", image_size=SIZE, decoder_channels=(32, 16, 8),
+                                latent_dim=64, lr_autoencoder=0.005, lr_classifier=0.0004)
+    model = create_detector(cfg)
+    auto, clf = model.param_groups(cfg)
+    assert (auto["name"], auto["lr"], clf["name"], clf["lr"]) == (
+        "autoencoder", 0.005, "classifier", 0.0004)
+    assert {id(p) for p in clf["params"]} == {id(p) for p in model.classifier.parameters()}
+    autoencoder = [*model.encoder.parameters(), *model.projection.parameters(),
+                   *model.decoder.parameters()]
+    assert {id(p) for p in auto["params"]} == {id(p) for p in autoencoder}
 
 
 def test_local_pretrained_file_is_loaded(tmp_path) -> None:
@@ -101,8 +177,6 @@ def test_local_pretrained_file_is_loaded(tmp_path) -> None:
 
 
 def test_missing_pretrained_file_is_named(tmp_path) -> None:
-    import pytest
-
     missing = tmp_path / "none.pth"
     with pytest.raises(FileNotFoundError, match="none.pth"):
         _small(pretrained_file=str(missing))

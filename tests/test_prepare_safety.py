@@ -28,6 +28,7 @@ from jdfd_lib.core.errors import UserError
 from jdfd_lib.datasets.adapters import dataset_root
 from jdfd_lib.demo.video_io import H264Writer
 from jdfd_lib.faces import prepare as extract
+from jdfd_lib.faces.crops import ExtractConfig
 from jdfd_lib.faces.index import (
     EXTRACTION_NAME,
     RUNNING_NAME,
@@ -36,7 +37,8 @@ from jdfd_lib.faces.index import (
     split_frames,
     write_index,
 )
-from jdfd_lib.faces.prepare import ExtractConfig, NoFaceError, prepare
+from jdfd_lib.faces.prepare import prepare
+from jdfd_lib.faces.prepare_summary import NoFaceError
 from jdfd_lib.training.data import load_split, read_crop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +112,7 @@ def test_unreadable_video_exits_1_named_and_the_others_are_kept(demo_root: Path,
     assert "skipped: 5" in again.stdout and meta_stamps(out) == stamps  # nothing redone
 
 
+@pytest.mark.slow  # python -m jdfd_lib prepare in a subprocess
 def test_dataset_without_a_face_exits_1(tmp_path: Path) -> None:
     root, out = tmp_path / "UADFV", tmp_path / "faces"
     for rel in ("real/0000.mp4", "fake/0000_fake.mp4"):
@@ -338,18 +341,21 @@ def test_read_only_dataset_folder_is_never_written(demo_root: Path, tmp_path: Pa
     assert again["skipped"] == 6  # the kept split is read back: the same videos, all done
 
 
-def test_bad_settings_name_their_field_or_flag(tmp_path: Path) -> None:
+def test_bad_settings_name_their_field_or_flag(tmp_path: Path, capsys) -> None:
+    from jdfd_lib.cli import main
+
     with pytest.raises(UserError, match=r"^invalid extraction settings: frames_per_video must be "
                                         r"a positive integer, got 0$"):
         ExtractConfig(frames_per_video=0)
     with pytest.raises(UserError, match=r"image_size must be an integer >= 8 \(pixels\), got 4; "
                                         r"jpeg_quality must be an integer from 0 to 100"):
         ExtractConfig(image_size=4, jpeg_quality=101)
-    args = ("--dataset", "uadfv", "--root", tmp_path, "--out", tmp_path / "o")
-    workers = cli(*args, "--workers", "0")
-    assert workers.returncode == 2
-    assert "argument --workers: expected a positive integer, got 0" in workers.stderr
-    size = cli(*args, "--size", "4")
-    assert size.returncode == 1
-    assert size.stderr.strip() == ("jdfd prepare: error: invalid extraction settings: --size "
-                                   "must be an integer >= 8 (pixels), got 4")
+    args = ["prepare", "--dataset", "uadfv", "--root", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--workers", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --workers: expected a positive integer, got 0" in capsys.readouterr().err
+    assert main([*args, "--size", "4"]) == 1
+    assert capsys.readouterr().err.strip() == ("jdfd prepare: error: invalid extraction "
+                                               "settings: --size must be an integer >= 8 "
+                                               "(pixels), got 4")

@@ -20,10 +20,16 @@ def test_bars_follow_the_switch_and_the_environment(monkeypatch, env, enabled, d
     assert list(bar) == [0, 1, 2]  # iterates the same either way
 
 
-def test_notebook_bars_are_disabled_too(monkeypatch) -> None:
+@pytest.mark.parametrize("env, disabled", [
+    ("1", True), ("true", True), ("YES", True), ("0", False), ("", False),
+])
+def test_notebook_bars_follow_the_environment_too(monkeypatch, env, disabled) -> None:
+    """In Jupyter, tqdm.auto gives widget bars, which ignore TQDM_DISABLE on their own:
+    progress_bar applies the variable to them itself."""
     from tqdm.notebook import tqdm as notebook_tqdm
 
-    monkeypatch.setenv("TQDM_DISABLE", "1")
-    assert notebook_tqdm(range(2)).disable is False  # why jdfd_lib.core.progress exists
     monkeypatch.setattr("jdfd_lib.core.progress.tqdm", notebook_tqdm)
-    assert progress_bar(range(2)).disable is True
+    monkeypatch.setenv("TQDM_DISABLE", env)
+    bar = progress_bar(range(2))
+    assert bar.disable is disabled
+    assert list(bar) == [0, 1]

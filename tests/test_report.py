@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from jdfd_lib.evaluation import metrics
+from jdfd_lib.evaluation.results import result_paths, write_results
 from jdfd_lib.reporting import paper_reference, plot, report
 
 SETS = ("ffpp", "uadfv", "celebdf")
@@ -128,16 +129,14 @@ def _write_metric_files(folder: Path, results: pd.DataFrame) -> None:
         scores = pd.DataFrame({"dataset": r.test_dataset, "method": "m",
                                "video": [f"v{j // 4}" for j in range(40)], "frame": 0,
                                "label": labels, "score": rng.normal(labels * r.frame_auc, 1)})
-        stem = folder / f"{r.run_name}__{r.test_dataset}"
-        scores.to_csv(f"{stem}_scores.csv", index=False)
-        metrics.roc_points(labels, scores["score"]).to_csv(f"{stem}_roc.csv", index=False)
         rec = {k: getattr(r, k) for k in ("run_name", "profile", "variant", "train_dataset",
                                           "unlabeled_ratio", "seed", "test_dataset", "split")}
         m = {k: getattr(r, k) for k in ("frame_auc", "video_auc", "ap", "eer", "acc")}
         rec.update(metrics=m, checkpoint={"path": f"runs/{r.run_name}/best.pt"},
                    intervals={"frame_auc": [r.frame_auc - 0.1, r.frame_auc + 0.1],
                               "video_auc": [0.4, 0.9]})
-        Path(f"{stem}.json").write_text(json.dumps(rec))
+        write_results(result_paths(folder, r.run_name, r.test_dataset), scores,
+                      metrics.roc_points(labels, scores["score"]), rec)
 
 
 def test_written_report_over_three_seeds(tmp_path: Path) -> None:

@@ -30,3 +30,25 @@ def test_worst_mistakes_orders_each_kind_of_error() -> None:
     worst = browse.worst_mistakes(scores, 2)
     assert worst["video"].tolist() == ["b", "c", "f", "d"]
     assert worst["mistake"].tolist()[:2] == ["real scored fake"] * 2
+
+
+def test_library_versions_are_plain_strings_for_checkpoints_and_metrics() -> None:
+    import torch
+
+    model = runinfo.library_versions(runinfo.MODEL_LIBRARIES)
+    assert list(model) == ["torch", "timm", "numpy", "python"]
+    assert model["torch"] == torch.__version__ and type(model["torch"]) is str  # not TorchVersion
+    full = runinfo.library_versions()
+    assert list(full) == [*runinfo.SCORE_LIBRARIES, "python"]
+    assert {"sklearn", "dlib", "cv2", "pandas"} <= set(full)
+    assert all(type(v) is str and v for v in full.values())
+    assert full["pandas"] == pd.__version__
+
+
+def test_file_sha256_reads_the_whole_file_in_chunks(tmp_path) -> None:
+    import hashlib
+
+    data = bytes(range(256)) * 5000  # > 1 MiB: more than one chunk
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    assert runinfo.file_sha256(path) == hashlib.sha256(data).hexdigest()

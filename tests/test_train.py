@@ -18,8 +18,9 @@ from sklearn.metrics import roc_auc_score
 import jdfd_lib.training.train as train_mod
 from jdfd_lib.core.config import TrainConfig, config_from_overrides
 from jdfd_lib.core.errors import UserError, cli_command
-from jdfd_lib.detectors.model import build_model
+from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.faces.index import write_index
+from jdfd_lib.training.checkpoint import load_checkpoint
 from jdfd_lib.training.data import (
     UNLABELLED,
     CropDataset,
@@ -28,7 +29,7 @@ from jdfd_lib.training.data import (
     foreign_unlabelled,
     load_split,
 )
-from jdfd_lib.training.train import load_checkpoint, make_optimizer, make_scheduler, train
+from jdfd_lib.training.train import make_optimizer, make_scheduler, train
 
 SIZE = 32  # crop and network size of these tests (the smallest Xception accepts)
 
@@ -91,7 +92,7 @@ def trained(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Trai
 # --- optimiser and scheduler (Sec. 4.2) ---
 
 def test_two_learning_rates_land_in_the_right_groups(faces, tmp_path) -> None:
-    model = build_model(_cfg(faces, tmp_path, latent_dim=64))
+    model = create_detector(_cfg(faces, tmp_path, latent_dim=64))
     opt = make_optimizer(model, get := _cfg(faces, tmp_path))
     auto, clf = opt.param_groups
     assert auto["lr"] == get.lr_autoencoder == 0.005 and clf["lr"] == get.lr_classifier == 0.0004
@@ -105,7 +106,7 @@ def test_two_learning_rates_land_in_the_right_groups(faces, tmp_path) -> None:
 
 def test_step_lr_after_5_and_10_epochs(faces, tmp_path) -> None:
     cfg = _cfg(faces, tmp_path)
-    opt = make_optimizer(build_model(cfg), cfg)
+    opt = make_optimizer(create_detector(cfg), cfg)
     sched = make_scheduler(opt, cfg)
     lrs = {}
     for epoch in range(1, 11):

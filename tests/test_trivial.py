@@ -103,9 +103,10 @@ def test_demo_pairs_are_complete_and_deterministic(demo_faces: dict[str, Path]) 
     pd.testing.assert_frame_equal(table, again)
 
 
-def test_unknown_dataset_is_refused(demo_faces: dict[str, Path]) -> None:
+def test_unknown_dataset_is_refused(tmp_path: Path) -> None:
+    roots = {"uadfv": _synthetic_root(tmp_path / "uadfv", "uadfv", 30, 200)}
     with pytest.raises(KeyError, match="no prepared root"):
-        trivial_scores(demo_faces, ["dfdc"], ["uadfv"])
+        trivial_scores(roots, ["dfdc"], ["uadfv"])
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

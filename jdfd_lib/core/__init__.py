@@ -1,6 +1,7 @@
 """Shared by every stage: the run configuration (``config``: ``TrainConfig`` and its
 profiles), one-line user errors (``errors``), project paths (``paths``), progress bars
-(``progress``) and run provenance (``runinfo``).
+(``progress``), atomic file writes (``atomic``) and run provenance (``runinfo``: versions,
+hashes, timings).
 
 May import: nothing else in jdfd_lib.
 """

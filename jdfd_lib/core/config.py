@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 DATASETS = ("ffpp", "celebdf", "uadfv")
-VARIANTS = ("jdfd", "baseline")
 PROFILES = ("paper", "demo")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns;
 # they are ignored when a saved run's config is compared with a requested one.
@@ -34,7 +33,8 @@ class TrainConfig:
     # --- identity of the run (what distinguishes runs; see run_name) ---
     profile: str = "paper"  # "paper" | "demo": which preset the other values came from
     train_dataset: str = "ffpp"  # "ffpp" | "celebdf" | "uadfv": training set (Table 2 rows)
-    variant: str = "jdfd"  # "jdfd" (decoder + classifier) | "baseline" (no decoder, Table 3)
+    variant: str = "jdfd"  # a registered detector (jdfd_lib.detectors.registry): "jdfd"
+    #   (decoder + classifier) | "baseline" (no decoder, Table 3) | ...
     unlabeled_ratio: float = 0.0  # Sec. 4.4 / Fig. 4: images drawn from EACH other dataset's
     #   train split, as a fraction of the training-set size (0.05, 0.10, 0.15), labels hidden
     seed: int = 0  # seeds python, numpy, torch, the samplers and the foreign-data draw
@@ -97,7 +97,6 @@ class TrainConfig:
         checks = [
             (self.profile in PROFILES, f"profile must be one of {PROFILES}"),
             (self.train_dataset in DATASETS, f"train_dataset must be one of {DATASETS}"),
-            (self.variant in VARIANTS, f"variant must be one of {VARIANTS}"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (self.image_size >= 32, "image_size must be >= 32 (Xception reduces by 32)"),
@@ -115,11 +114,6 @@ class TrainConfig:
         """Deterministic run name, e.g. ``demo-jdfd-ffpp-u00-s0`` (u = ratio in %)."""
         ratio = round(100 * self.unlabeled_ratio)
         return f"{self.profile}-{self.variant}-{self.train_dataset}-u{ratio:02d}-s{self.seed}"
-
-    @property
-    def with_decoder(self) -> bool:
-        """JDFD has the decoder; the Table 3 baseline does not."""
-        return self.variant == "jdfd"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict (tuples become lists)."""
@@ -248,4 +242,4 @@ def _parse_value(hint: Any, raw: str) -> Any:
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",
-           "DATASETS", "VARIANTS", "PROFILES", "RUNTIME_FIELDS"]
+           "DATASETS", "PROFILES", "RUNTIME_FIELDS"]

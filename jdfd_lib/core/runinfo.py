@@ -1,4 +1,4 @@
-"""Provenance for every result: git commit, package versions, hardware, timings.
+"""Provenance for every result: git commit, package versions, hardware, timings, hashes.
 
 Results in ``results/<profile>/`` are written by code only; each carries a run record so a
 reader can tell which code, libraries and machine produced it (reproducibility of Sec. 4).
@@ -6,20 +6,28 @@ reader can tell which code, libraries and machine produced it (reproducibility o
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from jdfd_lib.core.atomic import write_json
 
 PACKAGES = (
     "torch", "torchvision", "timm", "dlib-bin", "dlib", "opencv-python-headless", "av",
     "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "papermill", "nbval", "jdfd",
 )
+# import names whose versions a checkpoint records (what a trained model depends on) ...
+MODEL_LIBRARIES = ("torch", "timm", "numpy")
+# ... and a metrics or detection file (the model, face extraction, metrics, tables)
+SCORE_LIBRARIES = (*MODEL_LIBRARIES, "sklearn", "dlib", "cv2", "pandas")
 
 
 def package_versions() -> dict[str, str]:
@@ -71,16 +79,28 @@ def hardware() -> dict[str, Any]:
     return info
 
 
-def write_json(obj: Any, path: str | os.PathLike) -> Path:
-    """Write JSON atomically (temp file + rename): a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file (a checkpoint, an index), read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def library_versions(modules: Sequence[str] = SCORE_LIBRARIES) -> dict[str, str]:
+    """``__version__`` of each named module (imported here) and the Python version.
+
+    Plain ``str`` values (``torch.__version__`` is a ``TorchVersion``, which a checkpoint
+    read with ``weights_only=True`` refuses).
+
+    Args:
+        modules: import names; :data:`MODEL_LIBRARIES` for a checkpoint (what a trained
+            model depends on), :data:`SCORE_LIBRARIES` (default) for scores and metrics.
+    """
+    out = {name: str(importlib.import_module(name).__version__) for name in modules}
+    out["python"] = platform.python_version()
+    return out
 
 
 def record_stage(record_path: str | os.PathLike, stage: str, seconds: float,

@@ -25,18 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jdfd_lib.datasets.splits import (
-    CELEBDF_SPLIT_FILE,
-    CELEBDF_TEST_LIST,
     CELEBDF_VAL_FRACTION,
     DEFAULT_SEED,
     SPLITS,
     UADFV_FRACTIONS,
-    UADFV_OUT_SPLIT_FILE,
-    UADFV_SPLIT_FILE,
     carve_val,
     celebdf_split_settings,
     check_absent,
-    draw_uadfv_split,
     ffpp_absent,
     ffpp_split_map,
     read_celebdf_test_list,
@@ -44,15 +39,6 @@ from jdfd_lib.datasets.splits import (
     uadfv_split,
     uadfv_split_file,
 )
-
-__all__ = [
-    "DATASET_DIRS", "SPLITS", "IDENTITY_DISJOINT_SPLITS", "VIDEO_SUFFIXES", "FFPP_METHODS",
-    "FFPP_COMPRESSIONS", "FFPP_ORIGINAL", "CELEBDF_REAL", "CELEBDF_FAKE", "CELEBDF_TEST_LIST",
-    "CELEBDF_VAL_FRACTION", "CELEBDF_SPLIT_FILE", "UADFV_SPLIT_FILE", "UADFV_OUT_SPLIT_FILE",
-    "UADFV_FRACTIONS", "DEFAULT_SEED", "VideoRecord", "VideoList", "dataset_root",
-    "list_videos", "assert_disjoint", "list_ffpp", "list_celebdf", "list_uadfv",
-    "celebdf_split_settings", "draw_uadfv_split",
-]
 
 DATASET_DIRS = {"ffpp": "FaceForensics++", "celebdf": "Celeb-DF-v2", "uadfv": "UADFV"}
 # The splits whose identity groups never overlap, per dataset. Celeb-DF v2's official test

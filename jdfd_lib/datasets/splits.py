@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, option
 
 SPLITS = ("train", "val", "test")
@@ -228,12 +229,9 @@ def read_uadfv_split(path: Path) -> dict[str, list[str]]:
 
 def write_uadfv_split(path: Path, splits: dict[str, list[str]], fractions: dict[str, float],
                       seed: int) -> None:
-    """Write a drawn split atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"seed": seed, "fractions": fractions, "splits": splits},
-                              indent=1))
-    os.replace(tmp, path)
+    """Write a drawn split atomically (:func:`jdfd_lib.core.atomic.write_text`)."""
+    write_text(path, json.dumps({"seed": seed, "fractions": fractions, "splits": splits},
+                                indent=1))
 
 
 def uadfv_split(path: Path | None, ids: Sequence[str], fractions: dict[str, float],

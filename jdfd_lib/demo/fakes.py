@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from jdfd_lib.datasets.adapters import FFPP_METHODS
+
 JAW, BROWS, MOUTH = slice(0, 17), slice(17, 27), slice(48, 68)
 
 
@@ -243,8 +245,9 @@ def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     return composite(x.target, mouth, mask)
 
 
-FFPP_METHODS = {"Deepfakes": deepfakes, "Face2Face": face2face, "FaceSwap": faceswap,
-                "NeuralTextures": neuraltextures}
+# FF++ method (datasets.adapters.FFPP_METHODS, in its order) -> its demo manipulation
+FFPP_FAKES = dict(zip(FFPP_METHODS, (deepfakes, face2face, faceswap, neuraltextures),
+                      strict=True))
 # the renderings each manipulation reads from FakeInputs
 NEEDS = {"Deepfakes": ("swapped",), "Face2Face": ("reenacted",), "FaceSwap": ("source",),
          "NeuralTextures": ("reenacted",), "uadfv": ("swapped",), "celebdf": ("swapped",)}

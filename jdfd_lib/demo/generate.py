@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import ignore_sigint, option, positive_int
 from jdfd_lib.demo import fakes as F
 from jdfd_lib.demo.face_model import (
@@ -47,7 +48,6 @@ from jdfd_lib.demo.layout import (
     VideoJob,
     plan,
     write_metadata,
-    write_text,
 )
 from jdfd_lib.demo.render import background, render_frame, to_uint8
 from jdfd_lib.demo.video_io import EncodeConfig, H264Writer
@@ -196,7 +196,7 @@ def run_job(job: VideoJob, out: str, size: DemoSize, seed: int, cfg: F.FakeConfi
     paths = [Path(out) / p for p in job.outputs()]
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:  # every writer commits on success, or discards its .part
+    with ExitStack() as stack:  # every writer commits on success, or discards its temp file
         writers = [stack.enter_context(H264Writer(p, size.fps, encode)) for p in paths]
         for i in range(size.n_frames):
             pose = pose_at(scene, i / size.fps)
@@ -214,8 +214,8 @@ def run_job(job: VideoJob, out: str, size: DemoSize, seed: int, cfg: F.FakeConfi
 
 def _manipulate(method: str, x: F.FakeInputs, cfg: F.FakeConfig,
                 rng: np.random.Generator) -> np.ndarray:
-    if method in F.FFPP_METHODS:
-        return F.FFPP_METHODS[method](x, cfg)
+    if method in F.FFPP_FAKES:
+        return F.FFPP_FAKES[method](x, cfg)
     if method == "uadfv":
         return F.uadfv_swap(x, cfg)
     if method == "celebdf":

@@ -18,15 +18,15 @@ People and scenes are named by seed keys, so any process renders the same pixels
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from jdfd_lib.datasets.adapters import CELEBDF_SPLIT_FILE, UADFV_SPLIT_FILE, draw_uadfv_split
+from jdfd_lib.core.atomic import write_text
+from jdfd_lib.datasets.adapters import FFPP_METHODS
+from jdfd_lib.datasets.splits import CELEBDF_SPLIT_FILE, UADFV_SPLIT_FILE, draw_uadfv_split
 
-FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 # seed-key prefix of each dataset: people, scenes and noise never repeat across datasets
 DATASET_CODES = {"ffpp": 1, "celebdf": 2, "uadfv": 3}
 PERSON, SCENE = 0, 1
@@ -229,11 +229,3 @@ def write_metadata(out: Path, size: DemoSize, seed: int, jobs: list[VideoJob]) -
     write_text(out / "UADFV" / UADFV_SPLIT_FILE,
                json.dumps({"seed": seed, "fractions": size.uadfv_fractions, "splits": splits},
                           indent=1))
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)

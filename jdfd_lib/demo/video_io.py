@@ -3,13 +3,14 @@
 Frames are encoded with libx264 (via PyAV) in yuv420p at a constant rate factor (FF++'s
 "c23" is x264 at CRF 23). The encoder runs on one thread without mb-tree rate control, so
 that the same frames give the same file (see ``_open_stream``). A video is written under a
-temporary name (``<name>.part``) and renamed when complete, so an interrupted run never leaves
-a half-written file under its final name.
+temporary name and renamed when complete (:func:`jdfd_lib.core.atomic.atomic_path`), so an
+interrupted run never leaves a half-written file under its final name.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-PART_SUFFIX = ".part"
+from jdfd_lib.core.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class H264Writer:
     """Context manager writing one mp4 frame by frame; the file appears only on success.
 
     Args:
-        path: final file name (``.mp4``); frames go to ``<path>.part`` until closed.
+        path: final file name (``.mp4``); frames go to a temporary file beside it until
+            closed (:func:`jdfd_lib.core.atomic.atomic_path`).
         fps: frame rate.
         config: encoder settings.
     """
@@ -47,13 +49,18 @@ class H264Writer:
     def __init__(self, path: str | os.PathLike, fps: int,
                  config: EncodeConfig | None = None) -> None:
         self.path, self.fps, self.config = Path(path), fps, config or EncodeConfig()
-        self.part = self.path.with_name(self.path.name + PART_SUFFIX)
+        self._file = atomic_path(self.path)  # entered and left with this writer
         self.container = None
         self.stream = None
         self.frames = 0
 
     def __enter__(self) -> H264Writer:
-        self.container = av.open(str(self.part), "w", format="mp4")
+        part = self._file.__enter__()
+        try:
+            self.container = av.open(str(part), "w", format="mp4")
+        except BaseException:
+            self._file.__exit__(*sys.exc_info())  # removes the temporary file
+            raise
         return self
 
     def write(self, frame: np.ndarray) -> None:
@@ -71,15 +78,16 @@ class H264Writer:
                     raise ValueError(f"{self.path}: no frames to write")
                 self.container.mux(self.stream.encode())  # flush the encoder
             self.container.close()
-            if exc_type is None:
-                os.replace(self.part, self.path)
-        finally:
-            self.part.unlink(missing_ok=True)
+        except BaseException:
+            self._file.__exit__(*sys.exc_info())  # removes the temporary file
+            raise
+        # renames the temporary file into place, or removes it if the block raised
+        self._file.__exit__(exc_type, exc, tb)
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
                 config: EncodeConfig | None = None) -> int:
-    """Encode BGR uint8 frames to an H.264 mp4 at ``path`` (atomically, via ``.part``).
+    """Encode BGR uint8 frames to an H.264 mp4 at ``path`` (atomically, :class:`H264Writer`).
 
     Args:
         path: final file name (``.mp4``).

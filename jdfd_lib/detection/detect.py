@@ -37,6 +37,7 @@ from jdfd_lib.detection.videos import (
     check_settings,
     detect_videos,
 )
+from jdfd_lib.detectors.base import Detector
 from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
 from jdfd_lib.evaluation.scoring import (
     ScoreSettings,
@@ -52,20 +53,20 @@ from jdfd_lib.training.data import normalise
 PICTURE_FRAMES = 6  # faces shown (in columns) in the optional picture
 
 
-def _batches(images: list[np.ndarray], model: torch.nn.Module, batch_size: int):
+def _batches(images: list[np.ndarray], model: Detector, batch_size: int):
     """Yield normalised input batches (B, 3, h, w) of RGB uint8 images, in order."""
     for i in range(0, len(images), batch_size):
         yield torch.stack([to_tensor(img, model) for img in images[i:i + batch_size]])
 
 
-def reconstruct(model: torch.nn.Module, images_uint8_rgb: list[np.ndarray],
+def reconstruct(model: Detector, images_uint8_rgb: list[np.ndarray],
                 batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """The autoencoder's reconstructions of face crops and their per-pixel error.
 
     Runs on the model's current device, in eval mode, without autocast.
 
     Args:
-        model: a JDFD model with a decoder (``with_decoder``).
+        model: a detector that reconstructs (``reconstructs``, e.g. JDFD).
         images_uint8_rgb: crops (H, W, 3) RGB uint8; resized to the model's input if needed.
         batch_size: crops per forward pass.
 
@@ -77,8 +78,8 @@ def reconstruct(model: torch.nn.Module, images_uint8_rgb: list[np.ndarray],
     Raises:
         ValueError: the model has no decoder, or no images were given.
     """
-    if not getattr(model, "with_decoder", False):
-        raise ValueError("this model has no decoder (baseline variant): nothing to reconstruct")
+    if not model.reconstructs:
+        raise ValueError(f"detector {model.name!r} has no decoder: nothing to reconstruct")
     if len(images_uint8_rgb) == 0:
         raise ValueError("no images to reconstruct")
     settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
@@ -112,7 +113,7 @@ def extraction_config(profile: str, frames: int | None = None, crop_size: int | 
                    **{k: v for k, v in overrides.items() if v is not None}, workers=1)
 
 
-def score_video(crops: list[FaceCrop], model: torch.nn.Module, settings: ScoreSettings,
+def score_video(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
                 aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
                 ) -> tuple[pd.DataFrame, float, str | None]:
     """Score the faces of one video, ``settings.batch_size`` at a time, and aggregate them.
@@ -191,7 +192,7 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
     return result
 
 
-def _save_picture(model: torch.nn.Module, images: list[np.ndarray], table: pd.DataFrame,
+def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame,
                   path: Path) -> Path:
     """Up to :data:`PICTURE_FRAMES` evenly spaced faces (columns) with their scores."""
     from jdfd_lib.reporting.plot import (  # matplotlib, Agg unless MPLBACKEND
@@ -204,7 +205,7 @@ def _save_picture(model: torch.nn.Module, images: list[np.ndarray], table: pd.Da
     size, _, _ = input_spec(model)
     shown = [images[i] for i in pick]
     titles = [f"frame {table['frame'].iat[i]}\nscore {table['score'].iat[i]:.2f}" for i in pick]
-    if getattr(model, "with_decoder", False):
+    if model.reconstructs:
         recon, err = reconstruct(model, shown)
         # (s, s, 3) in [0, 1]: resized as the model saw them, without the normalisation
         inputs = [normalise(img, size, (0.0,) * 3, (1.0,) * 3).permute(1, 2, 0).numpy()

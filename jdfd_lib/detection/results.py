@@ -4,24 +4,22 @@ frame scores, gathered per video).
 :class:`Results` owns one output folder: ``detections.csv`` (one row per video,
 :data:`DETECTION_COLUMNS`), ``frames.csv`` (video, frame, score, and recon_error for JDFD) and
 ``detections.json`` (provenance, counts, unreadable files). Every file is replaced atomically
-(temp file + rename); the CSVs at most every :data:`FLUSH_SECONDS` and when the job ends or
-is interrupted, so a half-written row never counts as done. Opening a folder keeps the videos
-finished with the same :data:`RESUME_KEYS` and refuses other settings unless ``force``.
+(:mod:`jdfd_lib.core.atomic`); the CSVs at most every :data:`FLUSH_SECONDS` and when the job
+ends or is interrupted, so a half-written row never counts as done. Opening a folder keeps the
+videos finished with the same :data:`RESUME_KEYS` and refuses other settings unless ``force``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from jdfd_lib.core.atomic import write_csv, write_json
 from jdfd_lib.core.errors import UserError, option
-from jdfd_lib.core.runinfo import write_json
 
 DETECTION_COLUMNS = ["video", "frames_sampled", "frames_scored", "frames_no_face",
                      "frames_unreadable", "video_score", "verdict", "error"]
@@ -33,18 +31,6 @@ NO_FACE = "no face"
 # exact float parsing, so that resumed results equal uninterrupted ones (pandas 3 parses
 # exactly by default and deprecates the option)
 _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically: temp file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            table.to_csv(f, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _fix() -> str:
@@ -137,11 +123,11 @@ class Results:
             return
         videos = self._ordered()
         frames = [self.frames[v] for v in videos if len(self.frames.get(v, ()))]
-        _write_csv(pd.concat(frames, ignore_index=True) if frames
-                   else pd.DataFrame(columns=["video", "frame", "score"]),
-                   self.out / FRAMES_CSV)
-        _write_csv(pd.DataFrame([self.rows[v] for v in videos], columns=DETECTION_COLUMNS),
-                   self.out / DETECTIONS_CSV)
+        write_csv(pd.concat(frames, ignore_index=True) if frames
+                  else pd.DataFrame(columns=["video", "frame", "score"]),
+                  self.out / FRAMES_CSV)
+        write_csv(pd.DataFrame([self.rows[v] for v in videos], columns=DETECTION_COLUMNS),
+                  self.out / DETECTIONS_CSV)
         self._write_json()
         self.last_flush = time.monotonic()
 

@@ -38,6 +38,7 @@ import pandas as pd
 
 from jdfd_lib.core.errors import UserError, ignore_sigint, option, require_positive
 from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.core.runinfo import file_sha256, library_versions
 from jdfd_lib.datasets.adapters import VIDEO_SUFFIXES
 from jdfd_lib.detection.results import (
     DETECTION_COLUMNS,
@@ -188,8 +189,6 @@ def _score_video(video: str, crops: FaceCropList | None, error: str, model, sett
 def _provenance(checkpoint: Path, cfg, ecfg: ExtractConfig, aggregate: str,
                 threshold: float) -> dict:
     """What produced the results: model file, run, crops, aggregation, libraries."""
-    from jdfd_lib.evaluation.evaluate import file_sha256, library_versions
-
     return {"checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(checkpoint),
             "run_name": cfg.run_name, "run_config": cfg.to_dict(),
             "extraction": ecfg.fingerprint(), "aggregate": aggregate,

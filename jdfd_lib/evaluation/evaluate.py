@@ -2,18 +2,15 @@
 
 Every face crop of the chosen split ("test" for Tables 2-3 and Fig. 3; "val" allowed) of each
 prepared test set is scored with the checkpoint's model; the fake score of a frame is
-``softmax(logits)[:, 1]``. Per (run, test set) three files are written atomically to the
-output folder, named from the run name:
+``softmax(logits)[:, 1]``. Per (run, test set) the result files of
+:mod:`jdfd_lib.evaluation.results` are written, named from the run name: the JSON record
+(:func:`jdfd_lib.evaluation.metrics.summarize`, bootstrap intervals, and provenance: config,
+checkpoint and index sha256, split, library versions, time), the per-frame scores (with
+``recon_error``, the reconstruction MSE in the normalised input space, for JDFD) and the ROC
+points of Fig. 3.
 
-- ``{run}__{test}.json``: :func:`jdfd_lib.evaluation.metrics.summarize` plus provenance (config,
-  checkpoint and index sha256, split, library versions, time);
-- ``{run}__{test}_scores.csv``: one row per frame (dataset, method, video, frame, label, score,
-  and ``recon_error``, the reconstruction MSE in the normalised input space, for JDFD);
-- ``{run}__{test}_roc.csv``: ROC points (fpr, tpr, threshold) for Fig. 3.
-
-Files for another split than "test" get ``__{split}`` appended to the stem. A (run, test set)
-whose JSON records the same checkpoint sha256, index sha256 and split is skipped unless
-``force``, so the notebooks can be re-run cheaply.
+A (run, test set) whose JSON records the same checkpoint sha256, index sha256 and split is
+skipped unless ``force``, so the notebooks can be re-run cheaply.
 
 The checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`jdfd_lib.training.checkpoint`):
 a file holding Python objects is refused unless ``allow_pickle`` (``--unsafe-allow-pickle``),
@@ -23,85 +20,29 @@ which unpickles it in full and so runs any code it holds.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import platform
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from jdfd_lib.core.config import DATASETS
 from jdfd_lib.core.errors import non_negative_int, positive_int, require_positive
 from jdfd_lib.core.paths import portable
-from jdfd_lib.core.runinfo import write_json
+from jdfd_lib.core.runinfo import file_sha256, library_versions
 from jdfd_lib.evaluation import metrics, stats
+from jdfd_lib.evaluation.results import RUN_FIELDS, result_paths, stored_result, write_results
 from jdfd_lib.evaluation.scoring import ScoreSettings, score_paths
 from jdfd_lib.faces.index import index_path, split_frames
 from jdfd_lib.training.checkpoint import UNSAFE_FLAG, UNSAFE_HELP, load_checkpoint
 
 EVAL_SPLITS = ("val", "test")
-RESULT_COLUMNS = [
-    "run_name", "profile", "variant", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
-    "split", "frame_auc", "video_auc", "ap", "eer", "acc", "n_frames", "n_frames_real",
-    "n_frames_fake", "n_videos", "n_videos_real", "n_videos_fake", "checkpoint", "json",
-]
-# bootstrap interval bounds (fractions) from a record's ``intervals``; NaN when absent
-INTERVAL_COLUMNS = ["frame_auc_lo", "frame_auc_hi", "video_auc_lo", "video_auc_hi"]
-_RUN_FIELDS = ("profile", "variant", "train_dataset", "unlabeled_ratio", "seed")
 
 
-def result_paths(out_dir: str | os.PathLike, run_name: str, test_dataset: str,
-                 split: str = "test") -> dict[str, Path]:
-    """The JSON, scores and ROC files of one (run, test set, split)."""
-    stem = f"{run_name}__{test_dataset}" + ("" if split == "test" else f"__{split}")
-    out = Path(out_dir)
-    return {"json": out / f"{stem}.json", "scores": out / f"{stem}_scores.csv",
-            "roc": out / f"{stem}_roc.csv"}
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a score depends on."""
-    import cv2
-    import dlib
-    import numpy
-    import sklearn
-    import timm
-    import torch
-
-    return {"torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__,
-            "sklearn": sklearn.__version__, "dlib": dlib.__version__, "cv2": cv2.__version__,
-            "pandas": pd.__version__, "python": platform.python_version()}
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temp file in the same folder + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    os.close(fd)
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _is_done(paths: dict[str, Path], fingerprint: dict) -> dict | None:
-    """The stored result if all three files exist and it matches the fingerprint."""
-    if not all(p.is_file() for p in paths.values()):
-        return None
-    try:
-        stored = json.loads(paths["json"].read_text())
-    except ValueError:
-        return None
-    same = all(stored.get(k) == v for k, v in fingerprint.items())
+def _up_to_date(paths: dict[str, Path], fingerprint: dict) -> dict | None:
+    """The stored result if the set is complete and matches the fingerprint."""
+    stored = stored_result(paths)
+    same = stored is not None and all(stored.get(k) == v for k, v in fingerprint.items())
     return stored if same else None
 
 
@@ -163,7 +104,7 @@ def evaluate(checkpoint: str | os.PathLike,
         finger = {"checkpoint_sha256": ckpt_sha, "split": split,
                   "index_sha256": file_sha256(index_path(roots[test]))}
         paths = result_paths(out_dir, cfg.run_name, test, split)
-        stored = None if force else _is_done(paths, finger)
+        stored = None if force else _up_to_date(paths, finger)
         if stored is not None:
             print(f"{paths['json'].name}: up to date, skipped")
             results[test] = stored
@@ -179,7 +120,8 @@ def evaluate(checkpoint: str | os.PathLike,
 
 def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, finger: dict,
                    checkpoint: Path, info: dict, index_file: Path, seconds: float) -> dict:
-    """Compute the metrics of a scored table and write scores, ROC and JSON (JSON last).
+    """Compute the metrics of a scored table and write the result set
+    (:func:`jdfd_lib.evaluation.results.write_results`: scores, ROC, then the JSON).
 
     The JSON holds :func:`metrics.summarize` under ``metrics`` and the 95% bootstrap
     intervals over test videos of frame and video AUC under ``intervals``
@@ -187,11 +129,9 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
     """
     summary = metrics.summarize(table)
     roc = metrics.roc_points(table["label"], table["score"])
-    _write_csv(table, paths["scores"])
-    _write_csv(roc, paths["roc"])
     record = {
         "run_name": cfg.run_name, "test_dataset": test,
-        **{k: getattr(cfg, k) for k in _RUN_FIELDS}, **finger, "metrics": summary,
+        **{k: getattr(cfg, k) for k in RUN_FIELDS}, **finger, "metrics": summary,
         "intervals": stats.bootstrap_interval(table),  # over test videos (evaluation.stats)
         "config": {**cfg.to_dict(), "faces_root": portable(cfg.faces_root),
                    "out_dir": portable(cfg.out_dir)},
@@ -203,43 +143,7 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
         "versions": library_versions(), "seconds": round(seconds, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json(record, paths["json"])  # last: its presence marks the set as complete
-    return record
-
-
-def load_results(out_dir: str | os.PathLike, split: str = "test") -> pd.DataFrame:
-    """Read every result JSON of a folder into one tidy table (one row per run and test set).
-
-    Args:
-        out_dir: the folder ``evaluate`` wrote to.
-        split: keep only results of this split.
-
-    Returns:
-        Columns :data:`RESULT_COLUMNS` then :data:`INTERVAL_COLUMNS` (the bootstrap interval
-        bounds, NaN for files written before intervals were recorded); metrics as fractions,
-        sorted by run and test set.
-
-    Raises:
-        FileNotFoundError: the folder does not exist.
-    """
-    out = Path(out_dir)
-    if not out.is_dir():
-        raise FileNotFoundError(f"{out}: no metrics folder; run `python -m jdfd_lib evaluate`")
-    rows = []
-    for path in sorted(out.glob("*.json")):
-        rec = json.loads(path.read_text())
-        if "metrics" not in rec or "run_name" not in rec:
-            raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
-        m, ci = rec["metrics"], rec.get("intervals", {})
-        rows.append({**{k: rec[k] for k in ("run_name", *_RUN_FIELDS, "test_dataset", "split")},
-                     **{k: m[k] for k in RESULT_COLUMNS if k in m},
-                     **{f"{k}_{end}": ci[k][i] for k in ("frame_auc", "video_auc") if k in ci
-                        for i, end in enumerate(("lo", "hi"))},
-                     "checkpoint": rec["checkpoint"]["path"], "json": path.name})
-    df = pd.DataFrame(rows, columns=RESULT_COLUMNS + INTERVAL_COLUMNS).astype(
-        {c: float for c in INTERVAL_COLUMNS})
-    df = df[df["split"] == split]
-    return df.sort_values(["run_name", "test_dataset"]).reset_index(drop=True)
+    return write_results(paths, table, roc, record)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -248,7 +152,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faces-root", required=True, type=Path,
                         help="folder holding one prepared sub-folder per dataset key")
     parser.add_argument("--test-datasets", nargs="+", required=True,
-                        choices=["ffpp", "uadfv", "celebdf"])
+                        choices=DATASETS)
     parser.add_argument("--out", required=True, type=Path, help="metrics folder")
     parser.add_argument("--split", default="test", choices=EVAL_SPLITS)
     parser.add_argument("--batch-size", type=positive_int, help="default: the run's batch size")

@@ -18,21 +18,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.detectors.base import Detector
 from jdfd_lib.training.data import CropDataset, normalise
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named device.
-
-    Raises:
-        RuntimeError: CUDA is named but not available.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
-    return device
+from jdfd_lib.training.runtime import resolve_device
 
 
 @dataclass(frozen=True)
@@ -78,9 +66,10 @@ def to_tensor(image: np.ndarray, model: torch.nn.Module) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def forward_batch(model: torch.nn.Module, x: torch.Tensor,
+def forward_batch(model: Detector, x: torch.Tensor,
                   settings: ScoreSettings) -> dict[str, torch.Tensor | None]:
-    """Run one batch x (B, 3, h, w) of normalised inputs (the model already on the device).
+    """Run one batch x (B, 3, h, w) of normalised inputs through a detector (already on the
+    device).
 
     Returns:
         ``score`` (B,) fake probability; ``recon`` (B, 3, h, w) float32 and ``recon_error``
@@ -91,8 +80,8 @@ def forward_batch(model: torch.nn.Module, x: torch.Tensor,
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=settings.amp):
         out = model(x)
-    score = out["logits"].float().softmax(dim=1)[:, 1]  # (B,)
-    recon = out.get("recon")
+    score = model.fake_score(out)  # (B,) the detector's fake probability
+    recon = out.get("recon") if model.reconstructs else None
     if recon is None:
         return {"score": score, "recon": None, "recon_error": None}
     recon = recon.float()

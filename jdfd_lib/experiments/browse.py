@@ -2,7 +2,9 @@
 
 Thin helpers so that the notebooks hold narrative, parameters, calls and displays only.
 Covers the paper's Fig. 2 (real and fake samples after pre-processing, Sec. 4.1) and the
-interactive exploration of a trained model (scores, reconstructions, error maps).
+interactive exploration of a trained model (scores, reconstructions, error maps). Figures
+are drawn by :mod:`jdfd_lib.reporting.plot` and result files read by
+:mod:`jdfd_lib.evaluation.results`; the notebooks call those directly.
 """
 
 from __future__ import annotations
@@ -16,19 +18,7 @@ import numpy as np
 import pandas as pd
 
 from jdfd_lib.faces.index import read_index
-from jdfd_lib.reporting.plot import (
-    crops_with_landmarks,
-    image_grid,
-    reconstructions,
-    training_curves,
-)
-
-__all__ = [
-    "crops_with_landmarks", "image_grid", "training_curves", "video_table", "sample_frames",
-    "index_table", "extraction_summary", "sample_crops", "epoch_table", "reconstruction_figure",
-    "default_run_name",
-    "load_scores", "video_scores", "worst_mistakes", "mistake_figure", "show", "show_png",
-]
+from jdfd_lib.reporting.plot import reconstructions
 
 
 def show(fig) -> None:
@@ -174,14 +164,6 @@ def default_run_name(profile: str, train_dataset: str, variant: str = "jdfd") ->
     from jdfd_lib.core.config import config_from_overrides
 
     return config_from_overrides(profile, train_dataset=train_dataset, variant=variant).run_name
-
-
-def load_scores(metrics_dir: str | os.PathLike, run_name: str, test: str) -> pd.DataFrame:
-    """Per-frame scores of one run on one test set, as written by ``evaluate``."""
-    path = Path(metrics_dir) / f"{run_name}__{test}_scores.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no scores; run notebook 03 (or `jdfd evaluate`) first")
-    return pd.read_csv(path, dtype={"video": str})
 
 
 def video_scores(scores: pd.DataFrame) -> pd.DataFrame:

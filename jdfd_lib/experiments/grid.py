@@ -50,13 +50,14 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         paths: the profile's folders.
         train_sets: dataset keys to train on.
         test_sets: dataset keys to test on (test split only).
-        variants: "jdfd" and/or "baseline".
+        variants: registered detector names (``jdfd_lib.detectors.registry``).
         ratios: unlabelled foreign-data ratios (0.0 = none).
         seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
 
     Returns:
-        The tidy results of all metric files of the profile (``load_results``), one row per
-        (run, test set): several seeds give several rows per setting.
+        The tidy results of all metric files of the profile
+        (:func:`jdfd_lib.evaluation.results.load_results`), one row per (run, test set):
+        several seeds give several rows per setting.
     """
     from jdfd_lib.training.train import train  # heavy import, only when a grid runs
 
@@ -86,15 +87,16 @@ def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
     """All metrics of one variant without unlabelled data, by (train, test), over seeds.
 
     Args:
-        results: the tidy table of ``load_results`` (any number of seeds).
-        variant: "jdfd" or "baseline".
+        results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results`
+            (any number of seeds).
+        variant: a registered detector name.
 
     Returns:
         One row per (train, test): ``n_seeds``, the mean over seeds of each of
         :data:`METRIC_COLUMNS` (%, one decimal) and ``frame_auc_std`` (sample std over seeds,
         0.0 for one seed).
     """
-    sel = report.jdfd_runs(results, variant)
+    sel = report.detector_runs(results, variant)
     keys = ["train_dataset", "test_dataset"]
     grp = sel.groupby(keys)
     out = (100 * grp[METRIC_COLUMNS].mean()).round(report.DECIMALS)

@@ -26,12 +26,14 @@ import hashlib
 import json
 import os
 import shlex
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from jdfd_lib.core.atomic import write_csv, write_text
 from jdfd_lib.core.errors import UserError, command_line
+from jdfd_lib.core.runinfo import file_sha256
+from jdfd_lib.datasets.splits import SPLITS
 
 INDEX_NAME = "index.csv"
 EXTRACTION_NAME = "extraction.json"
@@ -48,7 +50,6 @@ INDEX_COLUMNS: dict[str, str] = {
     "identity": "string",  # identity / source key used to keep splits apart
     "path": "string",  # crop image, relative to the index root
 }
-SPLITS = ("train", "val", "test")
 
 
 def index_path(root: str | os.PathLike) -> Path:
@@ -77,19 +78,8 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+def _write_json(path: Path, data: dict) -> None:
+    write_text(path, json.dumps(data, indent=1))
 
 
 def read_extraction_record(root: str | os.PathLike) -> dict | None:
@@ -104,7 +94,7 @@ def mark_running(root: str | os.PathLike, record: dict) -> None:
     can name the command that finishes the job.
     """
     root = Path(root)
-    _write_json_atomic(root / RUNNING_NAME, record)
+    _write_json(root / RUNNING_NAME, record)
     index_path(root).unlink(missing_ok=True)
     (root / EXTRACTION_NAME).unlink(missing_ok=True)
 
@@ -114,7 +104,7 @@ def write_prepared_index(df: pd.DataFrame, root: str | os.PathLike, record: dict
     the running marker: an index without a matching record is never left behind."""
     root = Path(root)
     path = write_index(df, root)
-    _write_json_atomic(root / EXTRACTION_NAME, {**record, "index_sha256": _sha256(path)})
+    _write_json(root / EXTRACTION_NAME, {**record, "index_sha256": file_sha256(path)})
     (root / RUNNING_NAME).unlink(missing_ok=True)
     return path
 
@@ -142,7 +132,8 @@ def prepare_command(faces_root: str | os.PathLike, verify: bool = True) -> str:
     if record.get("cli_options") is not None:
         return command_line("prepare", "--dataset", record["dataset"], "--root",
                             record["root"], "--out", str(root), *record["cli_options"], *tail)
-    code = (f"from jdfd_lib.faces.prepare import ExtractConfig, prepare; prepare("
+    code = (f"from jdfd_lib.faces.crops import ExtractConfig; "
+            f"from jdfd_lib.faces.prepare import prepare; prepare("
             f"{_py(record['dataset'])}, {_py(record['root'])}, {_py(str(root))}, "
             f"ExtractConfig(**{_py(record['config'])}), verify={verify}, "
             f"**{_py(record.get('options', {}))})")
@@ -187,7 +178,7 @@ def _check_complete(root: Path, path: Path) -> None:
             f"`python -m jdfd_lib prepare --out {root}`"
         )
     record = read_extraction_record(root)
-    if record is not None and record.get("index_sha256") != _sha256(path):
+    if record is not None and record.get("index_sha256") != file_sha256(path):
         raise UserError(
             f"{path}: not the index prepare wrote with {root / EXTRACTION_NAME} (extraction "
             f"settings {describe_settings(record)}); an edited or merged index may list crops "
@@ -229,7 +220,7 @@ def read_index(root: str | os.PathLike) -> pd.DataFrame:
 
 
 def write_index(df: pd.DataFrame, root: str | os.PathLike) -> Path:
-    """Write the index atomically (temp file + rename), sorted for stable diffs.
+    """Write the index atomically (:mod:`jdfd_lib.core.atomic`), sorted for stable diffs.
 
     Args:
         df: rows with at least :data:`INDEX_COLUMNS`.
@@ -238,15 +229,9 @@ def write_index(df: pd.DataFrame, root: str | os.PathLike) -> Path:
     Returns:
         The path written.
     """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     extra = [c for c in df.columns if c not in INDEX_COLUMNS and c != "abs_path"]
     out = df[list(INDEX_COLUMNS) + extra].sort_values(["dataset", "method", "video", "frame"])
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".index-", suffix=".csv")
-    os.close(fd)
-    out.to_csv(tmp, index=False)
-    os.replace(tmp, index_path(root))
-    return index_path(root)
+    return write_csv(out, index_path(root))
 
 
 def split_frames(faces_root: str | os.PathLike, test_dataset: str, split: str) -> pd.DataFrame:

@@ -37,26 +37,19 @@ from pathlib import Path
 import cv2
 import pandas as pd
 
+from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, ignore_sigint, positive_int
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.datasets.adapters import (
     DATASET_DIRS,
     FFPP_COMPRESSIONS,
     FFPP_METHODS,
-    UADFV_OUT_SPLIT_FILE,
     VideoRecord,
     list_videos,
 )
-from jdfd_lib.datasets.splits import uadfv_split_file
+from jdfd_lib.datasets.splits import UADFV_OUT_SPLIT_FILE, uadfv_split_file
 from jdfd_lib.faces.align import FaceAligner
-from jdfd_lib.faces.crops import (
-    EXTRACT_PROFILES,
-    ExtractConfig,
-    FaceCrop,
-    VideoStats,
-    extract_video_faces,
-    iter_video_faces,
-)
+from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, VideoStats, iter_video_faces
 from jdfd_lib.faces.index import INDEX_COLUMNS, mark_running, prepare_command, write_prepared_index
 from jdfd_lib.faces.prepare_summary import (
     NoFaceError,
@@ -68,9 +61,6 @@ from jdfd_lib.faces.prepare_summary import (
     report_lines,
 )
 from jdfd_lib.faces.video import VideoReadError
-
-__all__ = ["EXTRACT_PROFILES", "ExtractConfig", "FaceCrop", "NoFaceError", "extract_video_faces",
-           "prepare", "read_video_meta", "add_arguments", "run"]
 
 SUMMARY_FILE = "prepare_summary.json"
 _ALIGNERS: dict[str, FaceAligner] = {}  # per process and settings, built on first use
@@ -91,13 +81,6 @@ def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
         raise FileNotFoundError(f"{path}: no metadata; video {method}/{video} was not "
                                 f"extracted into {out}")
     return json.loads(path.read_text())
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
 
 
 def _write_crop(path: Path, image, cfg: ExtractConfig) -> None:
@@ -191,7 +174,7 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     meta = _video_meta(rec, cfg, stats, frames)
-    _write_json_atomic(_meta_path(out, rec.method, rec.video), meta)
+    write_text(_meta_path(out, rec.method, rec.video), json.dumps(meta))
     return {"status": "done", "meta": meta}
 
 
@@ -283,7 +266,7 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
                             getattr(records, "absent", []), time.perf_counter() - start)
     summary["config"] = asdict(cfg)
     summary["command"] = prepare_command(out, verify=False)
-    _write_json_atomic(out / SUMMARY_FILE, summary)
+    write_text(out / SUMMARY_FILE, json.dumps(summary))
     if not rows:
         raise NoFaceError(no_face_message(summary, root, out), summary)
     return summary

@@ -19,6 +19,12 @@ SOURCE = (
 )
 TEST_SETS = ("ffpp", "uadfv", "celebdf")
 DATASET_LABELS = {"ffpp": "FF++", "uadfv": "UADFV", "celebdf": "Celeb-DF"}
+# The registered detector (TrainConfig.variant) behind each of the paper's results, and the
+# name the paper prints for it: reports take these as parameters, never branch on a name.
+DETECTOR_LABELS = {"jdfd": "JDFD", "baseline": "Baseline"}
+TABLE2_DETECTOR = "jdfd"  # Table 2 and Fig. 3
+TABLE3_DETECTORS = ("baseline", "jdfd")  # the decoder ablation, in the paper's row order
+FIG4_DETECTOR = "jdfd"  # Fig. 4, unlabelled foreign data
 
 # Table 2: frame-level AUC (%); (method, train set) -> {test set: AUC}; None = not reported.
 TABLE2: list[tuple[str, str, dict[str, float | None]]] = [

@@ -21,17 +21,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from jdfd_lib.core.atomic import atomic_path  # noqa: E402
+from jdfd_lib.evaluation.results import read_roc  # noqa: E402
 from jdfd_lib.evaluation.stats import format_mean_std, seed_mean_std  # noqa: E402
-from jdfd_lib.reporting.paper_reference import DATASET_LABELS  # noqa: E402
+from jdfd_lib.reporting.paper_reference import (  # noqa: E402
+    DATASET_LABELS,
+    DETECTOR_LABELS,
+    TABLE2_DETECTOR,
+    TEST_SETS,
+)
 
 LETTER = {"ffpp": "F", "uadfv": "U", "celebdf": "C"}  # the paper's Fig. 3 legend letters
-ORDER = ("ffpp", "uadfv", "celebdf")
 FPR_GRID = np.linspace(0.0, 1.0, 201)  # common FPR points of the seed-averaged ROC (Fig. 3)
-
-
-def roc_path(metrics_dir: str | os.PathLike, run_name: str, test: str) -> Path:
-    """Where ``jdfd_lib.evaluation.evaluate`` keeps the ROC points of one (run, test set)."""
-    return Path(metrics_dir) / f"{run_name}__{test}_roc.csv"
 
 
 def mean_roc(rocs: Sequence[pd.DataFrame], grid: np.ndarray = FPR_GRID
@@ -49,21 +50,23 @@ def mean_roc(rocs: Sequence[pd.DataFrame], grid: np.ndarray = FPR_GRID
     return tprs.mean(axis=0), std
 
 
-def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike) -> plt.Figure:
-    """ROC curves of JDFD, one panel per training set, one curve per test set (Fig. 3).
+def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
+         detector: str = TABLE2_DETECTOR) -> plt.Figure:
+    """ROC curves of one detector (the paper's: JDFD), one panel per training set, one curve
+    per test set (Fig. 3).
 
     With several training seeds a curve is the mean TPR over seeds on a common FPR grid,
     shaded ± 1 std; the legend gives the frame AUC (%) as mean ± std and the seed count.
     """
-    sel = results[(results["variant"] == "jdfd") & (results["unlabeled_ratio"] == 0)]
+    sel = results[(results["variant"] == detector) & (results["unlabeled_ratio"] == 0)]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.3), sharey=True)
     n_max = 0
-    for ax, train in zip(axes, ORDER, strict=True):
-        for test in ORDER:
+    for ax, train in zip(axes, TEST_SETS, strict=True):  # the paper's order, panels and curves
+        for test in TEST_SETS:
             hit = sel[(sel["train_dataset"] == train) & (sel["test_dataset"] == test)]
             if hit.empty:
                 continue
-            rocs = [pd.read_csv(roc_path(metrics_dir, r, test)) for r in hit["run_name"]]
+            rocs = [read_roc(metrics_dir, r, test) for r in hit["run_name"]]
             mean, std = mean_roc(rocs)
             auc, auc_std, n = seed_mean_std(100 * hit["frame_auc"].to_numpy(dtype=float))
             n_max = max(n_max, n)
@@ -78,7 +81,8 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike) -> plt.Figure:
         ax.legend(loc="lower right", fontsize=7, title="mean over seeds, band ± 1 std",
                   title_fontsize=7)
     axes[0].set_ylabel("true positive rate")
-    fig.suptitle(f"Fig. 3 (ours): frame-level ROC of JDFD, (train, test), mean ± std over "
+    fig.suptitle(f"Fig. 3 (ours): frame-level ROC of {DETECTOR_LABELS.get(detector, detector)}"
+                 f", (train, test), mean ± std over "
                  f"{n_max} training seed{'' if n_max == 1 else 's'}")
     fig.tight_layout()
     return fig
@@ -92,7 +96,7 @@ def fig4(table: pd.DataFrame) -> plt.Figure:
             ours_std, ours_n. Bars are the mean over seeds, error bars ± 1 std.
     """
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    tests = [k for k in ORDER if k in set(table["test_dataset"])]
+    tests = [k for k in TEST_SETS if k in set(table["test_dataset"])]
     ratios = sorted(table["unlabeled_ratio"].unique())
     width = 0.8 / max(1, len(ratios))
     colors = sns.color_palette(n_colors=max(1, len(ratios)))
@@ -125,9 +129,9 @@ def save_fig4(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # no timestamp in the PNG metadata, so an unchanged figure gives an unchanged file
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    with atomic_path(path, suffix=path.suffix) as tmp:  # savefig picks the format from it
+        # no timestamp in the PNG metadata, so an unchanged figure gives an unchanged file
+        fig.savefig(tmp, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return path
 

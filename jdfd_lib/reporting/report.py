@@ -1,6 +1,6 @@
 """Tables 2-3 and Figs 3-4 of the paper, regenerated from our metric files (Sec. 4.3-4.4).
 
-Inputs: the files ``jdfd_lib.evaluation.evaluate`` writes (one per run and test set). Each
+Inputs: the result files ``evaluate`` writes, read by :mod:`jdfd_lib.evaluation.results`. Each
 cell of ours is the mean ± sample std of the frame AUC (%) over the training seeds present. Outputs
 in ``results/<profile>/``: ``table2``, ``table3``, ``fig4`` (``.csv`` long and numeric:
 ``ours_mean``, ``ours_std``, ``ours_n``; ``.md``: "mean ± std" beside the paper),
@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from jdfd_lib.core.atomic import write_csv, write_json, write_text
 from jdfd_lib.core.paths import portable
-from jdfd_lib.core.runinfo import write_json
 from jdfd_lib.evaluation import stats
+from jdfd_lib.evaluation.results import load_results
 from jdfd_lib.reporting import paper_reference as paper
 
 TEST_ORDER = list(paper.TEST_SETS)  # Table 2 column order: FF++, UADFV, Celeb-DF
-TRAIN_ORDER = ["ffpp", "uadfv", "celebdf"]
+TRAIN_ORDER = list(paper.TEST_SETS)  # Table 2-3 row order: the same
 UNLABELED_RATIOS = (0.05, 0.10, 0.15)  # Fig. 4 (Sec. 4.4)
 DECIMALS = 1  # the paper prints AUC (%) with one decimal
 CSV_DECIMALS = 3  # numeric CSVs: enough to recompute, no float noise
@@ -39,8 +40,8 @@ def _label(key: str) -> str:
     return paper.DATASET_LABELS[key]
 
 
-def jdfd_runs(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
-    """Rows of ``results`` for one variant trained without unlabelled foreign data."""
+def detector_runs(results: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """Rows of ``results`` for one detector trained without unlabelled foreign data."""
     sel = results[(results["variant"] == variant) & (results["unlabeled_ratio"] == 0)]
     return _unique(sel, ["train_dataset", "test_dataset", "seed"])
 
@@ -52,31 +53,36 @@ def _unique(sel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return sel
 
 
-def _ratio_runs(results: pd.DataFrame, train: str) -> pd.DataFrame:
-    """JDFD rows trained on ``train`` with an unlabelled ratio of Fig. 4 (0 % included)."""
-    sel = results[(results["variant"] == "jdfd") & (results["train_dataset"] == train)]
+def _ratio_runs(results: pd.DataFrame, train: str,
+                detector: str = paper.FIG4_DETECTOR) -> pd.DataFrame:
+    """Rows of ``detector`` trained on ``train`` with an unlabelled ratio of Fig. 4 (0 %
+    included)."""
+    sel = results[(results["variant"] == detector) & (results["train_dataset"] == train)]
     sel = sel[sel["unlabeled_ratio"].round(4).isin((0.0, *UNLABELED_RATIOS))]
     sel = sel.assign(unlabeled_ratio=sel["unlabeled_ratio"].round(4))
     return _unique(sel, ["unlabeled_ratio", "test_dataset", "seed"])
 
 
-def table2(results: pd.DataFrame) -> pd.DataFrame:
-    """Table 2 for JDFD: frame-level AUC (%) over seeds, ours beside the paper's, long format.
+def table2(results: pd.DataFrame, detector: str = paper.TABLE2_DETECTOR) -> pd.DataFrame:
+    """Table 2 for one detector (the paper's: JDFD): frame-level AUC (%) over seeds, ours
+    beside the paper's, long format.
 
     Args:
-        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results`` (any
+        results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results` (any
             number of seeds).
+        detector: the registered detector whose runs fill the table.
 
     Returns:
         One row per (train, test): ``ours_mean``, ``ours_std``, ``ours_n`` (frame AUC, %,
         mean and sample std over the seeds, number of seeds), ``ours_video_mean``,
         ``ours_video_std`` (video AUC, %) and ``paper_frame_auc``.
     """
-    sel = jdfd_runs(results)
+    sel = detector_runs(results, detector)
     keys = ["train_dataset", "test_dataset"]
     frame = stats.mean_std_by(sel, keys, "frame_auc")
     video = stats.mean_std_by(sel, keys, "video_auc", "ours_video")
-    ref = {(t, k): v for m, t, vals in paper.TABLE2 if m == "JDFD" for k, v in vals.items()}
+    label = paper.DETECTOR_LABELS.get(detector, detector)
+    ref = {(t, k): v for m, t, vals in paper.TABLE2 if m == label for k, v in vals.items()}
     rows = []
     for train in TRAIN_ORDER:
         for test in TEST_ORDER:
@@ -87,17 +93,19 @@ def table2(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).drop(columns="ours_video_n")  # = ours_n
 
 
-def table3(results: pd.DataFrame) -> pd.DataFrame:
-    """Table 3 (decoder ablation): frame AUC (%) over seeds of Baseline and JDFD, beside the
-    paper's; columns train, method, test, ``ours_mean``, ``ours_std``, ``ours_n``,
-    ``paper_frame_auc``."""
+def table3(results: pd.DataFrame,
+           detectors: tuple[str, ...] = paper.TABLE3_DETECTORS) -> pd.DataFrame:
+    """Table 3 (decoder ablation; the paper's: Baseline and JDFD): frame AUC (%) over seeds
+    of each detector, beside the paper's; columns train, method, test, ``ours_mean``,
+    ``ours_std``, ``ours_n``, ``paper_frame_auc``."""
     ref = {(t, m, k): v for t, m, vals in paper.TABLE3 for k, v in vals.items()}
     keys = ["train_dataset", "test_dataset"]
-    ours_by = {variant: stats.mean_std_by(jdfd_runs(results, variant), keys, "frame_auc")
-               for variant in ("baseline", "jdfd")}
+    ours_by = {variant: stats.mean_std_by(detector_runs(results, variant), keys, "frame_auc")
+               for variant in detectors}
     rows = []
     for train in TRAIN_ORDER:  # the paper groups Table 3 by training set
-        for variant, name in (("baseline", "Baseline"), ("jdfd", "JDFD")):
+        for variant in detectors:
+            name = paper.DETECTOR_LABELS.get(variant, variant)
             for test in TEST_ORDER:
                 rows.append({"train": train, "method": name, "test": test,
                              **ours_by[variant].get((train, test), stats.empty_mean_std()),
@@ -172,10 +180,9 @@ def seed_note(table: pd.DataFrame, results: pd.DataFrame) -> str:
 def _write_table(df: pd.DataFrame, stem: Path, title: str, note: str,
                  csv: pd.DataFrame | None = None) -> None:
     """Markdown of ``df``; CSV of ``csv`` (the numeric long table) or else of ``df``."""
-    (df if csv is None else csv.round(CSV_DECIMALS)).to_csv(stem.with_suffix(".csv"),
-                                                            index=False)
+    write_csv(df if csv is None else csv.round(CSV_DECIMALS), stem.with_suffix(".csv"))
     md = df.to_markdown(index=False, floatfmt=f".{DECIMALS}f", missingval="-")
-    stem.with_suffix(".md").write_text(f"## {title}\n\n{md}\n\n{note}\n")
+    write_text(stem.with_suffix(".md"), f"## {title}\n\n{md}\n\n{note}\n")
 
 
 def write_paper_reference(out_dir: str | os.PathLike) -> None:
@@ -185,10 +192,8 @@ def write_paper_reference(out_dir: str | os.PathLike) -> None:
     note = f"Transcribed from {paper.SOURCE}; not measured by this project."
     _write_table(paper.table2_frame(), out / "table2", "Paper Table 2: AUC (%)", note)
     _write_table(paper.table3_frame(), out / "table3", "Paper Table 3: AUC (%)", note)
-    (out / "fig4_statements.md").write_text(
-        "## Paper Fig. 4, as stated in Sec. 4.4\n\n"
-        + "".join(f"- {s}\n" for s in paper.FIG4_STATEMENTS) + f"\n{note}\n"
-    )
+    write_text(out / "fig4_statements.md", "## Paper Fig. 4, as stated in Sec. 4.4\n\n"
+               + "".join(f"- {s}\n" for s in paper.FIG4_STATEMENTS) + f"\n{note}\n")
 
 
 def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
@@ -199,12 +204,13 @@ def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
 def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame:
     """Paired t tests over training seeds of the differences the paper draws conclusions from.
 
-    (a) JDFD vs Baseline for every (train, test) cell of Table 3; (b) JDFD trained on
-    ``train_fig4`` with 5/10/15 % unlabelled foreign data vs 0 %, per test set (Fig. 4).
+    (a) the last of Table 3's detectors vs the first (JDFD vs Baseline) for every (train,
+    test) cell; (b) Fig. 4's detector (JDFD) trained on ``train_fig4`` with 5/10/15 %
+    unlabelled foreign data vs 0 %, per test set.
     Differences are in frame-AUC points (%), ``a - b``.
 
     Args:
-        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results``.
+        results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results`.
         train_fig4: training set of the Fig. 4 study.
 
     Returns:
@@ -212,18 +218,20 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
         results; where they share fewer than 2 seeds the numbers are NaN and ``sentence``
         says so.
     """
-    base, ours, runs = (jdfd_runs(results, "baseline"), jdfd_runs(results, "jdfd"),
+    first, last = paper.TABLE3_DETECTORS[0], paper.TABLE3_DETECTORS[-1]
+    la, lb, lf = (paper.DETECTOR_LABELS.get(d, d) for d in (last, first, paper.FIG4_DETECTOR))
+    base, ours, runs = (detector_runs(results, first), detector_runs(results, last),
                         _ratio_runs(results, train_fig4))
     pairs = []  # (setting, a, b, train, test, rows of a, rows of b)
     for train, test in itertools.product(TRAIN_ORDER, TEST_ORDER):
         a, b = (s[(s["train_dataset"] == train) & (s["test_dataset"] == test)]
                 for s in (ours, base))
-        pairs.append(("decoder: JDFD vs Baseline", "JDFD", "Baseline", train, test, a, b))
+        pairs.append((f"decoder: {la} vs {lb}", la, lb, train, test, a, b))
     for ratio, test in itertools.product(UNLABELED_RATIOS, TEST_ORDER):
         a, b = (runs[(runs["unlabeled_ratio"] == round(r, 4)) & (runs["test_dataset"] == test)]
                 for r in (ratio, 0.0))
         pct = round(100 * ratio)
-        pairs.append((f"unlabelled: {pct}% vs 0%", f"JDFD + {pct}% unlabelled", "JDFD + 0%",
+        pairs.append((f"unlabelled: {pct}% vs 0%", f"{lf} + {pct}% unlabelled", f"{lf} + 0%",
                       train_fig4, test, a, b))
     rows = [{"setting": setting, "a": a_name, "b": b_name, "train": train, "test": test,
              **stats.compare_seeds(_per_seed(a), _per_seed(b), a_name, b_name,
@@ -261,7 +269,7 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
     """Write Tables 2-3, the Fig. 4 table, the comparisons and ``metrics.json``.
 
     Args:
-        results: the tidy table of ``jdfd_lib.evaluation.evaluate.load_results`` for this
+        results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results` for this
             profile (all seeds: each cell becomes mean ± std over them).
         out_dir: ``results/<profile>``.
         profile: profile name, recorded in the titles.
@@ -285,8 +293,8 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
                  note(t3), csv=t3)
     _write_table(fig4_wide(f4), out / "fig4", f"Fig. 4 data, {profile}", note(f4), csv=f4)
     comp = comparisons(results)
-    comp.round(CSV_DECIMALS).to_csv(out / "comparisons.csv", index=False)
-    (out / "comparisons.md").write_text(comparisons_markdown(comp, results, profile))
+    write_csv(comp.round(CSV_DECIMALS), out / "comparisons.csv")
+    write_text(out / "comparisons.md", comparisons_markdown(comp, results, profile))
     records = results.astype(object).where(results.notna(), None)  # NaN -> null (valid JSON)
     write_json(records.to_dict(orient="records"), out / "metrics.json")
     return {"table2": t2, "table3": t3, "fig4": f4, "comparisons": comp}
@@ -355,10 +363,9 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
         results_dir: ``results/<profile>``; the paper reference goes beside it.
 
     Returns:
-        The profile's tidy results (``jdfd_lib.evaluation.evaluate.load_results``).
+        The profile's tidy results (:func:`jdfd_lib.evaluation.results.load_results`).
     """
-    from jdfd_lib.evaluation.evaluate import load_results  # these pull in torch and matplotlib
-    from jdfd_lib.reporting.plot import save_fig3, save_fig4
+    from jdfd_lib.reporting.plot import save_fig3, save_fig4  # matplotlib: only when drawing
 
     out = Path(results_dir)
     results = load_results(metrics_dir)

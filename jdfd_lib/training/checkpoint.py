@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import os
 import pickle
-import platform
 import random
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from jdfd_lib.core.atomic import atomic_path, temp_prefix
 from jdfd_lib.core.config import RUNTIME_FIELDS, TrainConfig
 from jdfd_lib.core.errors import UserError, command_line, option
 
-if TYPE_CHECKING:  # the model module imports timm (seconds): only load_checkpoint needs it
-    from jdfd_lib.detectors.model import JDFD
+if TYPE_CHECKING:  # the detectors import timm (seconds): only load_checkpoint needs them
+    from jdfd_lib.detectors.base import Detector
 
 REQUIRED_KEYS = ("model", "config", "epoch")
 UNSAFE_FLAG = "--unsafe-allow-pickle"
@@ -45,15 +44,6 @@ UNSAFE_HELP = ("load a checkpoint that holds Python objects (e.g. one written by
                "jdfd_lib) by unpickling it in full: this runs any code the file holds, so use "
                "it only for a file you made yourself or trust")
 EXPECTED = f"expected best.pt or last.pt written by `{command_line('train')}`"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a trained model depends on, as plain strings."""
-    import timm
-
-    # str(): torch.__version__ is a TorchVersion, which weights_only loading refuses
-    return {"torch": str(torch.__version__), "timm": str(timm.__version__),
-            "numpy": str(np.__version__), "python": platform.python_version()}
 
 
 def rng_states() -> dict[str, Any]:
@@ -95,27 +85,16 @@ def restore_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def _temp_prefix(name: str) -> str:
-    return f".{name}-"
-
-
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """``torch.save`` to a temp file in the same folder, then rename (never half a file).
 
-    A process killed while writing leaves the temp file (``.best.pt-XXXXXXXX``) behind;
-    :func:`remove_stale_temp_files` removes those.
+    A process killed while writing leaves the temp file (``.best.pt-XXXXXXXX``,
+    :func:`jdfd_lib.core.atomic.atomic_path`) behind; :func:`remove_stale_temp_files` removes
+    those.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path.name))
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)
 
 
 def stale_temp_files(folder: str | os.PathLike, names: tuple[str, ...] = ("best.pt", "last.pt")
@@ -128,7 +107,7 @@ def stale_temp_files(folder: str | os.PathLike, names: tuple[str, ...] = ("best.
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    pattern = re.compile("|".join(re.escape(_temp_prefix(n)) + r"[a-z0-9_]+" for n in names))
+    pattern = re.compile("|".join(re.escape(temp_prefix(n)) + r"[a-z0-9_]+" for n in names))
     return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_file())
 
 
@@ -241,7 +220,7 @@ def _first_line(err: Exception) -> str:
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",
                     expected: TrainConfig | None = None, allow_pickle: bool = False
-                    ) -> tuple[JDFD, TrainConfig, dict]:
+                    ) -> tuple[Detector, TrainConfig, dict]:
     """Rebuild the model of a checkpoint from its saved config and load its weights.
 
     Args:
@@ -260,7 +239,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             or a state dict that does not fit the model built from the saved config (names
             the file and the keys).
     """
-    from jdfd_lib.detectors.model import build_model  # heavy import (timm)
+    from jdfd_lib.detectors.registry import create_detector  # heavy import (timm)
 
     state = read_checkpoint(path, map_location, allow_pickle)
     cfg = saved_config(state, path)
@@ -270,8 +249,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             raise UserError(f"{path}: config does not match the expected one: "
                             + ", ".join(f"{k}: saved {a!r} != expected {b!r}"
                                         for k, (a, b) in diff.items()))
-    model = build_model(cfg.__class__(**{**cfg.to_dict(), "pretrained": False,
-                                         "pretrained_file": None}))  # weights come next
+    model = create_detector(cfg.__class__(**{**cfg.to_dict(), "pretrained": False,
+                                             "pretrained_file": None}))  # weights come next
     _check_state_dict(model, state["model"], path)
     model.load_state_dict(state["model"])
     info = {k: state.get(k) for k in ("epoch", "best_val_auc", "val_auc", "best_epoch")}

@@ -25,7 +25,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from jdfd_lib.core.config import DATASETS
-from jdfd_lib.datasets.adapters import IDENTITY_DISJOINT_SPLITS, SPLITS
+from jdfd_lib.datasets.adapters import IDENTITY_DISJOINT_SPLITS
+from jdfd_lib.datasets.splits import SPLITS
 from jdfd_lib.faces.index import index_path, read_index, repair_hint
 
 UNLABELLED = -1  # label value stored for foreign images whose label is hidden

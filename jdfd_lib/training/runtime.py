@@ -34,10 +34,22 @@ class Runtime:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
+    """The device a run's ``device`` setting names, for training and scoring alike.
+
+    ``"auto"`` gives CUDA when it is available, else the CPU; any other name is passed to
+    ``torch.device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...). A CUDA device is refused
+    here when CUDA is not available, rather than deep inside the first ``.to(device)``.
+
+    Raises:
+        RuntimeError: a CUDA device is named but CUDA is not available.
+        RuntimeError: ``name`` is not a device torch knows (torch's own message).
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    return device
 
 
 def setup_runtime(cfg: TrainConfig) -> Runtime:

@@ -28,24 +28,23 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
 
+from jdfd_lib.core.atomic import write_csv
 from jdfd_lib.core.config import (
     DATASETS,
     PROFILES,
-    VARIANTS,
     TrainConfig,
     config_from_overrides,
     parse_assignment,
 )
 from jdfd_lib.core.errors import UserError, non_negative_int, option, positive_int
 from jdfd_lib.core.progress import progress_bar
-from jdfd_lib.detectors.losses import joint_loss
-from jdfd_lib.detectors.model import JDFD, build_model
+from jdfd_lib.core.runinfo import MODEL_LIBRARIES, library_versions
+from jdfd_lib.detectors.base import Batch, Detector
+from jdfd_lib.detectors.registry import create_detector, detector_class, list_detectors
 from jdfd_lib.training.checkpoint import (
     UNSAFE_FLAG,
     UNSAFE_HELP,
     config_differences,
-    library_versions,
-    load_checkpoint,
     read_checkpoint,
     remove_stale_temp_files,
     restore_rng_states,
@@ -56,17 +55,19 @@ from jdfd_lib.training.checkpoint import (
 from jdfd_lib.training.data import CropDataset, EpochSampler, training_frames
 from jdfd_lib.training.runtime import Runtime, seed_everything, seed_worker, setup_runtime
 
-__all__ = ["train", "load_checkpoint", "make_optimizer", "make_scheduler", "add_arguments", "run"]
+
+def make_optimizer(model: Detector, cfg: TrainConfig) -> torch.optim.SGD:
+    """SGD over the detector's parameter groups, each at its own learning rate (JDFD, Sec.
+    4.2: group 0 = autoencoder at ``lr_autoencoder``, group 1 = classifier at
+    ``lr_classifier``)."""
+    groups = model.param_groups(cfg)
+    return torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay)
 
 
-def make_optimizer(model: JDFD, cfg: TrainConfig) -> torch.optim.SGD:
-    """SGD with the two learning rates of Sec. 4.2: group 0 = autoencoder (encoder,
-    projection, decoder) at ``lr_autoencoder``, group 1 = classifier at ``lr_classifier``."""
-    groups = model.param_groups()
-    return torch.optim.SGD(
-        [{"params": groups["autoencoder"], "lr": cfg.lr_autoencoder, "name": "autoencoder"},
-         {"params": groups["classifier"], "lr": cfg.lr_classifier, "name": "classifier"}],
-        lr=cfg.lr_autoencoder, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+def _detector(model: torch.nn.Module) -> Detector:
+    """The detector inside a DistributedDataParallel wrapper (or the model itself)."""
+    return getattr(model, "module", model)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig
@@ -75,7 +76,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig
     return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
 
 
-def make_loaders(cfg: TrainConfig, model: JDFD, rt: Runtime
+def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
                  ) -> tuple[DataLoader, DataLoader, EpochSampler, torch.Generator]:
     """Train loader (balanced, flipped, sharded) and val loader over the run's crops."""
     train_rows, val_rows = training_frames(cfg.faces_root, cfg.train_dataset,
@@ -113,20 +114,22 @@ def _autocast(rt: Runtime):
 
 def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     cfg: TrainConfig, rt: Runtime, desc: str, progress: bool) -> dict[str, float]:
-    """One pass of Eq. (3) training; returns the mean total, ce and rec losses."""
+    """One pass of the detector's loss (JDFD: Eq. 3); returns the mean of each loss term
+    (``loss`` for the total, then the detector's other terms: JDFD's ``ce`` and ``rec``)."""
     model.train()
-    sums = {"loss": 0.0, "ce": 0.0, "rec": 0.0}
+    sums: dict[str, float] = {}
     bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
     for batch in bar:
         x, y, labelled = _to_device(batch, rt)
         with _autocast(rt):
             out = model(x)
-        losses = joint_loss(out["logits"], out["recon"], x, y, labelled, cfg.beta1, cfg.beta2)
+        losses = _detector(model).loss(out, Batch(x, y, labelled), cfg)
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimizer.step()
-        for key, name in (("loss", "total"), ("ce", "ce"), ("rec", "rec")):
-            sums[key] += float(losses[name].detach())
+        for name, value in losses.items():
+            key = "loss" if name == "total" else name
+            sums[key] = sums.get(key, 0.0) + float(value.detach())
         bar.set_postfix(loss=f"{float(losses['total'].detach()):.4f}")
     return {k: v / max(len(loader), 1) for k, v in sums.items()}
 
@@ -134,26 +137,24 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
 @torch.inference_mode()
 def validate(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
              rt: Runtime) -> dict[str, float]:
-    """Val loss (Eq. 3, all labels visible) and frame AUC of the fake score softmax[:, 1]."""
+    """Val loss (the detector's, all labels visible) and frame AUC of its fake score."""
     model.eval()
     scores, labels, total, n = [], [], 0.0, 0
     for batch in loader:
         x, y, labelled = _to_device(batch, rt)
         with _autocast(rt):
             out = model(x)
-        loss = joint_loss(out["logits"], out["recon"], x, y, labelled, cfg.beta1, cfg.beta2)
+        loss = _detector(model).loss(out, Batch(x, y, labelled), cfg)
         total += float(loss["total"]) * len(x)
         n += len(x)
-        scores.append(out["logits"].float().softmax(dim=1)[:, 1].cpu().numpy())
+        scores.append(_detector(model).fake_score(out).cpu().numpy())
         labels.append(y.cpu().numpy())
     return {"val_loss": total / n,
             "val_auc": float(roc_auc_score(np.concatenate(labels), np.concatenate(scores)))}
 
 
 def _write_metrics(rows: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    write_csv(pd.DataFrame(rows), path)
 
 
 def _tensorboard(run_dir: Path):
@@ -221,9 +222,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         A finished run (``last.pt`` at the final epoch, same config) returns at once.
 
     Raises:
-        UserError: an existing ``last.pt`` is unreadable, unsafe or of another config.
+        UserError: ``cfg.variant`` names no registered detector; an existing ``last.pt`` is
+            unreadable, unsafe or of another config.
         FileExistsError: an unfinished run exists and neither resume nor force was asked.
     """
+    detector_class(cfg.variant)  # an unknown detector is refused before anything is touched
     run_dir = Path(cfg.out_dir) / cfg.run_name
     last = run_dir / "last.pt"
     _remove_stale_temp_files(run_dir, progress)
@@ -249,7 +252,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
          progress: bool) -> None:
     seed_everything(cfg.seed)
-    model = build_model(cfg).to(rt.device)
+    model = create_detector(cfg).to(rt.device)
     if rt.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer, start = make_optimizer(model, cfg), 0
@@ -311,7 +314,7 @@ def _finished(state: dict, cfg: TrainConfig) -> bool:
     return state["epoch"] >= cfg.epochs or bool(state.get("stopped_early", False))
 
 
-def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Path,
+def _save_epoch(model: Detector, optimizer, scheduler, cfg: TrainConfig, run_dir: Path,
                 rows: list[dict], best: dict, stopped_early: bool = False) -> None:
     """Write best.pt when the val AUC improved (strictly), then last.pt (both atomic). The
     per-epoch log travels in the checkpoint, so a resumed run rewrites ``metrics.csv`` from
@@ -325,7 +328,7 @@ def _save_epoch(model: JDFD, optimizer, scheduler, cfg: TrainConfig, run_dir: Pa
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "epoch": row["epoch"],
              "val_auc": row["val_auc"], **best, "rng": rng_states(), "config": cfg.to_dict(),
-             "versions": library_versions(),
+             "versions": library_versions(MODEL_LIBRARIES),
              "history": rows, "stopped_early": stopped_early}
     if is_best:
         save_checkpoint(state, run_dir / "best.pt")
@@ -349,7 +352,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", required=True, choices=PROFILES)
     parser.add_argument("--train-dataset", required=True, choices=DATASETS)
     parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
-    parser.add_argument("--variant", choices=VARIANTS, help="default: jdfd")
+    parser.add_argument("--variant", choices=list_detectors(),
+                        help="the registered detector to train (default: jdfd)")
     parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
     parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--epochs", type=positive_int, help="default: the profile's")

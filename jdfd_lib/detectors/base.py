@@ -1,0 +1,94 @@
+"""The detector contract: what the trainer, the evaluator, ``detect`` and the reports rely on.
+
+JDFD (paper Sec. 3.2-3.3) is one detector; the no-decoder baseline of Table 3 another; related
+detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A detector is a
+``torch.nn.Module`` subclass of :class:`Detector`, registered by name, built from a
+``TrainConfig`` (its name is the config's ``variant``), and honours this contract:
+
+- **Input**: a batch of face crops ``x`` (B, 3, H, W), normalised with ``pretrained_cfg``'s
+  ``mean`` and ``std`` at ``pretrained_cfg["input_size"]`` (3, S, S); any extra per-image
+  input it needs (e.g. a manipulation mask) is named in :attr:`Detector.extra_inputs` and
+  passed as keyword arguments of the same batch size.
+- **Output** of ``forward``: a dict holding at least ``logits`` (B, 2), ordered (real, fake);
+  a detector with :attr:`Detector.reconstructs` also returns ``recon`` (B, 3, H, W) in the
+  normalised input space. Other entries (latent codes, masks, ...) are free.
+- **Score**: :meth:`Detector.fake_score` turns the output into one fake probability per image
+  (B,); the default is ``softmax(logits)[:, 1]``.
+- **Loss**: :meth:`Detector.loss` gives a dict of scalars: ``total`` is what is minimised,
+  every other entry is logged (as ``train_<name>``). It receives a :class:`Batch`: images,
+  labels, and the mask of images whose label may be used (foreign images of Fig. 4 are
+  unlabelled: their label must not enter a supervised term).
+- **Parameters**: :meth:`Detector.param_groups` lists the optimiser's groups, each
+  ``{"name", "params", "lr"}``, every trainable parameter in exactly one group.
+- **Provenance**: the registry sets :attr:`Detector.name`; checkpoints save the config, so a
+  detector is rebuilt from a checkpoint alone.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from jdfd_lib.core.config import TrainConfig
+
+NUM_CLASSES = 2  # logits order: (real, fake); label 0 = real, 1 = fake
+
+
+@dataclass
+class Batch:
+    """One training or validation batch as the loss sees it.
+
+    Attributes:
+        x: (B, 3, H, W) normalised images.
+        labels: (B,) int64, 0 real / 1 fake; any value where ``labelled`` is False.
+        labelled: (B,) bool, True where the label may be used.
+        extras: the detector's :attr:`Detector.extra_inputs`, each with batch size B.
+    """
+
+    x: torch.Tensor
+    labels: torch.Tensor
+    labelled: torch.Tensor
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Detector(nn.Module, ABC):
+    """Base class of every registered detector (see the module docstring for the contract).
+
+    Attributes:
+        name: the registry key (set by :func:`jdfd_lib.detectors.registry.register_detector`).
+        reconstructs: ``forward`` returns ``recon``, the rebuilt input.
+        extra_inputs: names of the extra per-image inputs ``forward`` needs (none for JDFD).
+        pretrained_cfg: ``mean``, ``std`` (per channel) and ``input_size`` (3, S, S) of the
+            inputs, as timm's models carry them.
+    """
+
+    name: ClassVar[str] = ""
+    reconstructs: ClassVar[bool] = False
+    extra_inputs: ClassVar[tuple[str, ...]] = ()
+    pretrained_cfg: dict[str, Any]
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, cfg: TrainConfig) -> Detector:
+        """Build the detector a config describes (weights initialised, not loaded)."""
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor, **extras: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x (B, 3, H, W) -> at least ``logits`` (B, 2); ``recon`` if it reconstructs."""
+
+    @abstractmethod
+    def loss(self, out: dict[str, torch.Tensor], batch: Batch, cfg: TrainConfig
+             ) -> dict[str, torch.Tensor]:
+        """Scalars: ``total`` (minimised) and the logged terms."""
+
+    @abstractmethod
+    def param_groups(self, cfg: TrainConfig) -> list[dict[str, Any]]:
+        """Optimiser groups ``{"name", "params", "lr"}``; every trainable parameter once."""
+
+    def fake_score(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Fake probability (B,) of each image: ``softmax(logits)[:, 1]``."""
+        return out["logits"].float().softmax(dim=1)[:, 1]

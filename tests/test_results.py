@@ -1,0 +1,89 @@
+"""Result files of evaluate (jdfd_lib.evaluation.results): written once, read everywhere,
+without torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jdfd_lib.evaluation import results as res
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_reading_results_and_writing_the_report_never_import_torch() -> None:
+    code = ("import sys, jdfd_lib.evaluation.results, jdfd_lib.reporting.report; "
+            "print(sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+def _record(run: str, test: str, split: str = "test", **extra) -> dict:
+    return {"run_name": run, "test_dataset": test, "split": split, "profile": "demo",
+            "variant": "jdfd", "train_dataset": "ffpp", "unlabeled_ratio": 0.0, "seed": 0,
+            "metrics": {"frame_auc": 0.75, "video_auc": 0.5, "ap": 0.7, "eer": 0.3,
+                        "acc": 0.6, "n_frames": 4},
+            "checkpoint": {"path": f"runs/{run}/best.pt"}, **extra}
+
+
+def _write(folder: Path, run: str, test: str, split: str = "test", **extra) -> dict:
+    scores = pd.DataFrame({"dataset": test, "method": "m", "video": ["007", "007", "010", "010"],
+                           "frame": [0, 1, 0, 1], "label": [0, 0, 1, 1],
+                           "score": [0.1, 0.4, 0.35, 0.8]})
+    roc = pd.DataFrame({"fpr": [0.0, 0.5, 1.0], "tpr": [0.0, 1.0, 1.0],
+                        "threshold": [np.inf, 0.35, 0.1]})
+    paths = res.result_paths(folder, run, test, split)
+    return res.write_results(paths, scores, roc, _record(run, test, split, **extra))
+
+
+def test_written_results_read_back_through_one_module(tmp_path: Path) -> None:
+    _write(tmp_path, "demo-jdfd-ffpp-u00-s1", "uadfv",
+           intervals={"frame_auc": [0.6, 0.9], "video_auc": [0.2, 0.8]})
+    _write(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")  # written before intervals existed
+    _write(tmp_path, "demo-jdfd-ffpp-u00-s0", "ffpp", split="val")
+    json_file = tmp_path / "demo-jdfd-ffpp-u00-s0__uadfv.json"
+    text = json_file.read_text()
+    assert text.endswith("}\n") and text.startswith('{\n  "checkpoint": {')  # sorted, indent 2
+    table = res.load_results(tmp_path)
+    assert list(table.columns) == res.RESULT_COLUMNS + res.INTERVAL_COLUMNS
+    assert table["run_name"].tolist() == ["demo-jdfd-ffpp-u00-s0", "demo-jdfd-ffpp-u00-s1"]
+    assert table["frame_auc_lo"].isna().tolist() == [True, False]
+    assert table.loc[1, "video_auc_hi"] == 0.8 and table.loc[0, "json"] == json_file.name
+    assert table.loc[0, "checkpoint"] == "runs/demo-jdfd-ffpp-u00-s0/best.pt"
+    assert res.load_results(tmp_path, split="val")["test_dataset"].tolist() == ["ffpp"]
+    scores = res.read_scores(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")
+    assert scores["video"].tolist() == ["007", "007", "010", "010"]  # ids stay text
+    roc = res.read_roc(tmp_path, "demo-jdfd-ffpp-u00-s0", "ffpp", split="val")
+    assert list(roc.columns) == ["fpr", "tpr", "threshold"] and np.isinf(roc.loc[0, "threshold"])
+
+
+def test_only_a_complete_set_counts_as_stored(tmp_path: Path) -> None:
+    paths = res.result_paths(tmp_path, "r", "celebdf")
+    assert res.stored_result(paths) is None
+    record = _write(tmp_path, "r", "celebdf")
+    assert res.stored_result(paths) == json.loads(json.dumps(record))
+    paths["json"].write_text("{half")
+    assert res.stored_result(paths) is None
+    _write(tmp_path, "r", "celebdf")
+    paths["roc"].unlink()
+    assert res.stored_result(paths) is None
+    with pytest.raises(FileNotFoundError, match=r"r__celebdf_roc.csv: no ROC points; run "
+                                                r"`python -m jdfd_lib evaluate`"):
+        res.read_roc(tmp_path, "r", "celebdf")
+    with pytest.raises(FileNotFoundError, match="r__ffpp_scores.csv: no scores"):
+        res.read_scores(tmp_path, "r", "ffpp")
+
+
+def test_a_folder_that_is_not_a_metrics_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no metrics folder"):
+        res.load_results(tmp_path / "absent")
+    (tmp_path / "notes.json").write_text('{"run_name": "r"}')
+    with pytest.raises(ValueError, match="notes.json: not a result file"):
+        res.load_results(tmp_path)

@@ -3,8 +3,6 @@ scikit-learn."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,16 +119,6 @@ def test_bootstrap_is_deterministic_given_the_seed_and_refuses_one_class() -> No
     assert a == b and a["frame_auc"] != stats.bootstrap_interval(df, seed=6)["frame_auc"]
     with pytest.raises(MetricError, match="real and fake"):
         stats.bootstrap_interval(df[df["label"] == 1])
-
-
-def test_bootstrap_is_fast_enough_for_every_metric_file() -> None:
-    rng = np.random.default_rng(0)
-    df = _frames({f"v{i}": (i % 2, list(np.round(rng.random(9), 2))) for i in range(60)})
-    df = df.iloc[:500]
-    stats.bootstrap_interval(df)  # warm-up
-    start = time.perf_counter()
-    stats.bootstrap_interval(df, n_boot=1000)
-    assert time.perf_counter() - start < 0.5  # target 0.2 s; slack for a loaded CI machine
 
 
 def test_paired_difference_that_must_be_significant() -> None:

@@ -21,7 +21,6 @@ other settings are refused unless ``force`` (which starts afresh).
 from __future__ import annotations
 
 import fnmatch
-import json
 import multiprocessing
 import os
 import time
@@ -49,7 +48,6 @@ from jdfd_lib.detection.results import (
     Results,
 )
 from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
-from jdfd_lib.faces.align import FaceAligner
 from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, extract_video_faces
 from jdfd_lib.faces.video import VideoReadError
 
@@ -129,17 +127,11 @@ def find_videos(inputs: Sequence[str | os.PathLike],
     return list(found.values())
 
 
-_ALIGNERS: dict[str, FaceAligner] = {}  # per process and settings: dlib models load once
-
-
 def _extract(video: str, ecfg: ExtractConfig) -> tuple[str, FaceCropList | None, str]:
     """(video, its faces, "") or (video, None, one-line reason it cannot be read); runs in
     a worker process."""
-    key = json.dumps(ecfg.fingerprint(), sort_keys=True)
-    if key not in _ALIGNERS:
-        _ALIGNERS[key] = ecfg.make_aligner()
     try:
-        return video, extract_video_faces(video, ecfg, _ALIGNERS[key]), ""
+        return video, extract_video_faces(video, ecfg, ecfg.shared_aligner()), ""
     except (VideoReadError, cv2.error) as err:
         text = " ".join(str(err).split())  # OpenCV messages span lines
         return video, None, text.removeprefix(f"{video}: ")

@@ -19,6 +19,8 @@ from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
 from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 
+_ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
+
 
 @dataclass
 class ExtractConfig:
@@ -79,6 +81,14 @@ class ExtractConfig:
         return FaceAligner(self.image_size, self.margin, self.detect_max_side, self.upsample,
                            self.fallback_upsample, self.predictor_path, self.track_expand,
                            self.track_face_px)
+
+    def shared_aligner(self) -> FaceAligner:
+        """This process's aligner for these settings, built on first use: the dlib models
+        load once per worker process, however many videos it extracts."""
+        key = tuple(v for k, v in sorted(asdict(self).items()) if k != "workers")
+        if key not in _ALIGNERS:
+            _ALIGNERS[key] = self.make_aligner()
+        return _ALIGNERS[key]
 
 
 def _is_int(v: object, low: int, high: int | None = None) -> bool:

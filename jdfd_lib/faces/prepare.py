@@ -48,7 +48,6 @@ from jdfd_lib.datasets.adapters import (
     list_videos,
 )
 from jdfd_lib.datasets.splits import UADFV_OUT_SPLIT_FILE, uadfv_split_file
-from jdfd_lib.faces.align import FaceAligner
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, VideoStats, iter_video_faces
 from jdfd_lib.faces.index import INDEX_COLUMNS, mark_running, prepare_command, write_prepared_index
 from jdfd_lib.faces.prepare_summary import (
@@ -63,7 +62,6 @@ from jdfd_lib.faces.prepare_summary import (
 from jdfd_lib.faces.video import VideoReadError
 
 SUMMARY_FILE = "prepare_summary.json"
-_ALIGNERS: dict[str, FaceAligner] = {}  # per process and settings, built on first use
 
 
 def _meta_path(out: Path, method: str, video: str) -> Path:
@@ -152,9 +150,6 @@ def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
 
 def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     """Extract one video into a temp folder, move it into place, then write the marker."""
-    key = json.dumps(cfg.fingerprint(), sort_keys=True)
-    if key not in _ALIGNERS:
-        _ALIGNERS[key] = cfg.make_aligner()
     _meta_path(out, rec.method, rec.video).unlink(missing_ok=True)  # not done until rewritten
     final = out / "crops" / rec.method / rec.video
     tmp = final.with_name(f".{rec.video}.tmp-{os.getpid()}")
@@ -162,7 +157,7 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     tmp.mkdir(parents=True)
     stats, frames = VideoStats(), []
     try:
-        for face in iter_video_faces(rec.path, cfg, _ALIGNERS[key], stats):
+        for face in iter_video_faces(rec.path, cfg, cfg.shared_aligner(), stats):
             name = f"{face.frame:06d}.{cfg.image_format}"
             _write_crop(tmp / name, face.image, cfg)
             frames.append({"frame": face.frame, "file": name, "n_faces": face.n_faces,

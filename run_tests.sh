@@ -10,7 +10,7 @@ VENV="$(scripts/bootstrap.sh)"
 export HF_HUB_OFFLINE=1 MPLBACKEND=Agg PYTHONHASHSEED=0
 
 echo "== lint (ruff)"
-"$VENV/bin/ruff" check jdfd_lib tests benchmarks scripts
+"$VENV/bin/ruff" check jdfd_lib tests benchmarks scripts notebooks
 
 echo "== unit tests"
 # two processes (CI has 2 cores); JDFD_TEST_WORKERS=0 runs them in this process

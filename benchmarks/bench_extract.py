@@ -31,10 +31,11 @@ import cv2
 import numpy as np
 
 from jdfd_lib.core.paths import resolve
-from jdfd_lib.datasets.adapters import DATASET_DIRS, dataset_root, list_videos
+from jdfd_lib.datasets.registry import dataset_root, list_videos
 from jdfd_lib.faces.align import FaceAligner
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, extract_video_faces
 from jdfd_lib.faces.video import frame_count, read_all_frames, read_frames, sample_frame_indices
+from jdfd_lib.reporting.paper_reference import TEST_SETS
 
 _ALIGNERS: dict[str, FaceAligner] = {}  # dlib models loaded once per process and config
 
@@ -118,10 +119,11 @@ def lengthen(paths: list[Path], n_frames: int, out: Path, height: int | None = N
 
 def pick_videos(data_root: Path, n: int) -> list[Path]:
     """Up to ``n`` videos, taken in turn from each dataset present under ``data_root``."""
+    # the paper's three (DFD shares FaceForensics++'s folder, and may be absent from it)
     per_dataset = [[r.path for r in list_videos(key, dataset_root(data_root, key))]
-                   for key in DATASET_DIRS if dataset_root(data_root, key).is_dir()]
+                   for key in TEST_SETS if dataset_root(data_root, key).is_dir()]
     if not per_dataset:
-        raise FileNotFoundError(f"{data_root}: no dataset folders {list(DATASET_DIRS.values())}")
+        raise FileNotFoundError(f"{data_root}: no dataset folders of {list(TEST_SETS)}")
     mixed = [p for group in zip(*per_dataset, strict=False) for p in group]
     return mixed[:n]
 

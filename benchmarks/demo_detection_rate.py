@@ -23,9 +23,10 @@ import cv2
 import dlib
 import numpy as np
 
-from jdfd_lib.datasets.adapters import DATASET_DIRS, dataset_root, list_videos
+from jdfd_lib.datasets.registry import dataset_root, list_videos
 from jdfd_lib.demo.generate import generate_demo_data
 from jdfd_lib.faces.align import default_predictor_path
+from jdfd_lib.reporting.paper_reference import TEST_SETS
 
 
 def frames(path: Path, step: int):
@@ -83,7 +84,7 @@ def main() -> None:
         root = Path(args.data_root)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(default_predictor_path()))
-    for key in DATASET_DIRS:
+    for key in TEST_SETS:  # the demo's datasets: the paper's three
         counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(4, int))
         for rec in list_videos(key, dataset_root(root, key)):
             for rgb in frames(rec.path, args.step):

@@ -53,7 +53,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_faces(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Face crops of the tiny demo data: dataset key -> prepared root (with index.csv)."""
-    from jdfd_lib.datasets.adapters import dataset_root
+    from jdfd_lib.datasets.registry import dataset_root
     from jdfd_lib.faces.crops import ExtractConfig
     from jdfd_lib.faces.prepare import prepare
 

@@ -95,7 +95,7 @@ def test_unknown_fields_are_refused_with_their_names() -> None:
         get_profile("fast")
 
 
-@pytest.mark.parametrize("override", [dict(train_dataset="dfdc"),
+@pytest.mark.parametrize("override", [dict(unlabeled_datasets=("ffpp", "ffpp")),
                                       dict(unlabeled_ratio=-0.1), dict(image_size=16)])
 def test_bad_values_are_refused(override: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(override))):

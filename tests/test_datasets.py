@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from jdfd_lib.core.errors import UserError
-from jdfd_lib.datasets import adapters as ds
-from jdfd_lib.datasets.adapters import VideoRecord, assert_disjoint, dataset_root, list_videos
-from jdfd_lib.datasets.splits import (
-    CELEBDF_SPLIT_FILE,
-    CELEBDF_TEST_LIST,
-    SPLITS,
-    UADFV_SPLIT_FILE,
-)
+from jdfd_lib.datasets.celebdf import CELEBDF_SPLIT_FILE, CELEBDF_TEST_LIST, list_celebdf
+from jdfd_lib.datasets.ffpp import FFPP_METHODS, list_ffpp
+from jdfd_lib.datasets.records import VideoRecord, assert_disjoint
+from jdfd_lib.datasets.registry import dataset_root, list_videos
+from jdfd_lib.datasets.splits import SPLITS
+from jdfd_lib.datasets.uadfv import UADFV_SPLIT_FILE, list_uadfv
 
 FFPP_PAIRS = {"train": [["000", "003"], ["001", "004"]], "val": [["002", "005"]],
               "test": [["006", "007"]]}
@@ -35,7 +33,7 @@ def make_ffpp(root: Path, compression: str = "c23", extra_unlisted: bool = False
     ids = [v for pairs in FFPP_PAIRS.values() for p in pairs for v in p]
     for vid in ids + (["099"] if extra_unlisted else []):
         touch(root / f"original_sequences/youtube/{compression}/videos/{vid}.mp4")
-    for method in ds.FFPP_METHODS:
+    for method in FFPP_METHODS:
         for pairs in FFPP_PAIRS.values():
             for a, b in pairs:
                 for t, s in ((a, b), (b, a)):
@@ -68,10 +66,10 @@ def make_uadfv(root: Path, n: int = 10) -> Path:
 
 def test_dataset_root_and_unknown_key(tmp_path: Path) -> None:
     assert dataset_root(tmp_path, "celebdf") == tmp_path / "Celeb-DF-v2"
-    with pytest.raises(ValueError, match="unknown dataset"):
-        dataset_root(tmp_path, "dfdc")
-    with pytest.raises(ValueError, match="unknown dataset"):
-        list_videos("dfdc", tmp_path)
+    with pytest.raises(UserError, match="no dataset named 'nosuch'; registered: ffpp, celebdf"):
+        dataset_root(tmp_path, "nosuch")
+    with pytest.raises(UserError, match="no dataset named 'nosuch'"):
+        list_videos("nosuch", tmp_path)
 
 
 def test_ffpp_counts_labels_and_pair_splits(tmp_path: Path) -> None:
@@ -92,20 +90,20 @@ def test_ffpp_counts_labels_and_pair_splits(tmp_path: Path) -> None:
 def test_ffpp_options_and_unlisted_videos(tmp_path: Path) -> None:
     root = make_ffpp(tmp_path / "ff", compression="c40", extra_unlisted=True)
     with pytest.warns(UserWarning, match="1 FF.. videos are in no official split"):
-        recs = ds.list_ffpp(root, compression="c40", methods=["Deepfakes"])
+        recs = list_ffpp(root, compression="c40", methods=["Deepfakes"])
     assert {r.method for r in recs} == {"original", "Deepfakes"}
     assert "099" not in {r.video for r in recs}
     with pytest.raises(FileNotFoundError, match="c23/videos"):
-        ds.list_ffpp(root)  # c23 absent
+        list_ffpp(root)  # c23 absent
     with pytest.raises(ValueError, match="unknown FF.. methods"):
-        ds.list_ffpp(root, compression="c40", methods=["DeepFakeDetection"])
+        list_ffpp(root, compression="c40", methods=["DeepFakeDetection"])
 
 
 def test_ffpp_missing_split_file_is_named(tmp_path: Path) -> None:
     root = make_ffpp(tmp_path / "ff")
     (root / "splits" / "val.json").unlink()
     with pytest.raises(FileNotFoundError, match=r"splits/val\.json"):
-        ds.list_ffpp(root)
+        list_ffpp(root)
 
 
 def test_celebdf_test_list_and_identity_grouped_val(tmp_path: Path) -> None:
@@ -129,10 +127,10 @@ def test_celebdf_label_disagreement_raises(tmp_path: Path) -> None:
     root = make_celebdf(tmp_path / "c")
     (root / CELEBDF_TEST_LIST).write_text("0 Celeb-real/id0_0000.mp4\n")
     with pytest.raises(ValueError, match="disagrees with folder 'Celeb-real'"):
-        ds.list_celebdf(root)
+        list_celebdf(root)
     (root / CELEBDF_TEST_LIST).unlink()
     with pytest.raises(FileNotFoundError, match="List_of_testing_videos.txt"):
-        ds.list_celebdf(root)
+        list_celebdf(root)
 
 
 def test_uadfv_split_is_kept_only_where_asked(tmp_path: Path) -> None:
@@ -145,11 +143,11 @@ def test_uadfv_split_is_kept_only_where_asked(tmp_path: Path) -> None:
     assert all(split_of[f"{i:04d}"] == split_of[f"{i:04d}_fake"] for i in range(20))
     assert Counter(r.split for r in recs if r.label == 0) == {"train": 15, "val": 2, "test": 3}
     other = tmp_path / "elsewhere.json"
-    recs2 = ds.list_uadfv(root, split_file=other, seed=5)
+    recs2 = list_uadfv(root, split_file=other, seed=5)
     assert other.is_file() and {r.video for r in recs2} == {r.video for r in recs}
     assert recs2 != recs
     # the stored file wins over a new seed: the split is stable
-    assert ds.list_uadfv(root, split_file=other, seed=123) == recs2
+    assert list_uadfv(root, split_file=other, seed=123) == recs2
     # a split shipped in the dataset folder is read by default
     (root / UADFV_SPLIT_FILE).write_text(other.read_text())
     assert list_videos("uadfv", root, seed=123) == recs2
@@ -161,7 +159,7 @@ def test_uadfv_split_file_missing_a_video(tmp_path: Path) -> None:
     split.write_text(json.dumps({"splits": {"train": ["0000"], "val": ["0001"],
                                             "test": ["0002"]}}))
     with pytest.raises(ValueError, match=r"\['0003'\] are in no split"):
-        ds.list_uadfv(root, split_file=split)
+        list_uadfv(root, split_file=split)
 
 
 @pytest.mark.parametrize("dataset", ["ffpp", "celebdf", "uadfv"])
@@ -225,17 +223,17 @@ def test_celebdf_split_file_refuses_bad_settings(tmp_path: Path, bad) -> None:
 
 def test_ffpp_pairs_naming_absent_videos_are_refused(tmp_path: Path) -> None:
     root = make_ffpp(tmp_path / "ff")
-    for method in ds.FFPP_METHODS:  # the test split loses all its fakes
+    for method in FFPP_METHODS:  # the test split loses all its fakes
         for name in ("006_007", "007_006"):
             (root / f"manipulated_sequences/{method}/c23/videos/{name}.mp4").unlink()
     with pytest.raises(UserError, match=r"splits/test\.json \(8\): 8 listed video\(s\) absent "
                        r"from .*ff: Deepfakes/006_007, Deepfakes/007_006, .*a_b, b_a in "
                        r"manipulated_sequences/<method>/c23/videos.*allow_missing=True"):
-        ds.list_ffpp(root)
+        list_ffpp(root)
     # only the included methods are expected
     (root / "original_sequences/youtube/c23/videos/002.mp4").unlink()
     with pytest.raises(UserError, match=r"val\.json \(1\), .*test\.json \(2\): 3 listed"):
-        ds.list_ffpp(root, methods=["Face2Face"])
+        list_ffpp(root, methods=["Face2Face"])
     with pytest.warns(UserWarning, match="9 listed video.*going on without them"):
         recs = list_videos("ffpp", root, allow_missing=True)
     assert len(recs.absent) == 9 and "original/002" in recs.absent
@@ -251,10 +249,10 @@ def test_uadfv_split_naming_absent_videos_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"s\.json \(4\): 4 listed video\(s\) absent from "
                        r".*UADFV: real/0007, real/0008, fake/0007_fake, fake/0008_fake; "
                        r"expected each id of the split as real/ID\.mp4 and fake/ID_fake\.mp4"):
-        ds.list_uadfv(root, split_file=split)
+        list_uadfv(root, split_file=split)
     (root / "fake/0003_fake.mp4").unlink()  # a real video without its fake: absent too
     with pytest.warns(UserWarning, match="5 listed video"):
-        recs = ds.list_uadfv(root, split_file=split, allow_missing=True)
+        recs = list_uadfv(root, split_file=split, allow_missing=True)
     assert len(recs) == 7 and len(recs.absent) == 5 and "fake/0003_fake" in recs.absent
 
 
@@ -264,7 +262,7 @@ def test_celebdf_test_list_naming_absent_videos_is_refused(tmp_path: Path) -> No
     (root / "YouTube-real/00000.mp4").unlink()
     with pytest.raises(UserError, match=r"List_of_testing_videos\.txt \(2\): 2 listed video\(s\)"
                        r" absent from .*: YouTube-real/00000\.mp4, Celeb-synthesis/id2_id3_0001"):
-        ds.list_celebdf(root)
+        list_celebdf(root)
     with pytest.warns(UserWarning, match="2 listed video"):
-        recs = ds.list_celebdf(root, allow_missing=True)
+        recs = list_celebdf(root, allow_missing=True)
     assert len(recs.absent) == 2 and sum(r.split == "test" for r in recs) == 2

@@ -13,7 +13,8 @@ import dlib
 import numpy as np
 import pytest
 
-from jdfd_lib.datasets.adapters import FFPP_METHODS, dataset_root, list_videos
+from jdfd_lib.datasets.ffpp import FFPP_METHODS
+from jdfd_lib.datasets.registry import dataset_root, list_videos
 from jdfd_lib.demo import generate as demo_data
 from jdfd_lib.demo.layout import SIZES, DemoSize, plan
 from jdfd_lib.demo.video_io import H264Writer

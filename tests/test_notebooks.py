@@ -1,16 +1,26 @@
-"""The notebooks keep to their contract: parameters first, thin code, results checked by nbval."""
+"""The notebooks keep to their contract: parameters first, thin code, results checked by nbval.
+
+The .ipynb files in notebooks/ are the source (edited in JupyterLab, linted by ruff): they
+are kept clean (scripts/clean_notebooks.py), share their common parameters line for line,
+and the executed copies in results/demo/notebooks must come from them as they are now.
+"""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXECUTED = ROOT / "results" / "demo" / "notebooks"  # papermill's copies, from ./run_all.sh
 COMMON = {"PROFILE", "DATA_ROOT", "FACES_ROOT", "RUNS_DIR", "RESULTS_DIR"}
+CLEANER = ROOT / "scripts" / "clean_notebooks.py"
 
 
 def _cells(path: Path) -> list[dict]:
@@ -70,3 +80,101 @@ def test_exact_checks_only_where_outputs_are_machine_independent() -> None:
                           "05_unlabeled_augmentation", "06_explore"}
     script = (ROOT / "run_tests.sh").read_text()
     assert "jdfd_lib check-results" in script and "--nbval-lax" in script
+
+
+def _parameters(path: Path) -> str:
+    return _code(next(c for c in _cells(path) if c["cell_type"] == "code"))
+
+
+def test_common_parameters_are_the_same_line_in_every_notebook() -> None:
+    """run_all.sh passes the common parameters to every notebook; their defaults, comments
+    included, are written out in each parameters cell and must not drift apart."""
+    def common_lines(path: Path) -> list[str]:
+        lines = _parameters(path).splitlines()
+        return [line for line in lines if line.split("=")[0].strip() in COMMON]
+
+    first = NOTEBOOKS[0]
+    expected = common_lines(first)
+    assert {line.split("=")[0].strip() for line in expected} == COMMON
+    for path in NOTEBOOKS[1:]:
+        assert common_lines(path) == expected, (
+            f"the common parameters of notebooks/{path.name} differ from notebooks/{first.name}")
+
+
+def _load_cleaner():
+    spec = importlib.util.spec_from_file_location("clean_notebooks", CLEANER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_source_notebooks_are_clean() -> None:
+    result = subprocess.run([sys.executable, str(CLEANER), "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_clean_notebooks_cleans_a_dirty_copy_back_to_the_source(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What JupyterLab and papermill add (outputs, counts, timings, widget state, the
+    interpreter's version) is removed; ids, sources and tags stay, byte for byte."""
+    cleaner = _load_cleaner()
+    source = NOTEBOOKS[2]
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    code_cells = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    dirty_cell = code_cells[1]
+    nb["cells"][dirty_cell]["outputs"] = [
+        {"name": "stdout", "output_type": "stream", "text": ["run name\n"]}]
+    nb["cells"][dirty_cell]["execution_count"] = 3
+    nb["cells"][dirty_cell]["metadata"]["execution"] = {"iopub.status.idle": "2026-01-01"}
+    nb["cells"][0]["metadata"]["tags"] = []
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    nb["metadata"]["language_info"]["version"] = "3.11.9"
+    dirty = tmp_path / source.name
+    dirty.write_text(json.dumps(nb, indent=2), encoding="utf-8")
+
+    assert cleaner.main(["--check", str(dirty)]) == 1
+    err = capsys.readouterr().err
+    assert f"{dirty}: " in err and "run scripts/clean_notebooks.py" in err
+    assert f"cell {dirty_cell + 1} has outputs" in err
+    for what in ("execution count", "metadata execution", "empty tag list", "widgets",
+                 "language_info"):
+        assert what in err, what
+
+    assert cleaner.main([str(dirty)]) == 0
+    assert dirty.read_bytes() == source.read_bytes()
+    assert cleaner.main(["--check", str(dirty)]) == 0
+    assert cleaner.main([str(dirty)]) == 0  # idempotent: a clean notebook is not rewritten
+    assert dirty.read_bytes() == source.read_bytes()
+
+
+def _defined(cell: dict) -> tuple[str, str, list[str]]:
+    """What the source defines of a cell and papermill keeps: its type, source and tags
+    (papermill adds outputs, counts, timings and an empty tag list to the cells)."""
+    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "injected-parameters"]
+    return cell["cell_type"], _code(cell), tags
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_executed_copy_comes_from_the_notebook_as_it_is(path: Path) -> None:
+    """results/demo/notebooks/NN_x.ipynb is papermill's execution of notebooks/NN_x.ipynb:
+    the same cells once the cell papermill injects after the parameters cell is removed."""
+    stale = "results/demo/notebooks is stale: rerun ./run_all.sh"
+    executed = EXECUTED / path.name
+    assert executed.is_file(), f"results/demo/notebooks/{path.name} is missing; {stale}"
+    cells = _cells(executed)
+    injected = [i for i, c in enumerate(cells)
+                if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(injected) <= 1, f"results/demo/notebooks/{path.name}: two injected cells"
+    ran = [_defined(c) for i, c in enumerate(cells) if i not in injected]
+    source = [_defined(c) for c in _cells(path)]
+    for number, (want, got) in enumerate(zip(source, ran, strict=False), start=1):
+        differ = [what for what, a, b in zip(("type", "source", "tags"), want, got, strict=True)
+                  if a != b]
+        first_line = (want[1].splitlines() or [""])[0]
+        verb = "differs" if len(differ) == 1 else "differ"
+        assert not differ, (f"notebooks/{path.name}: the {' and '.join(differ)} of cell {number} "
+                            f"({want[0]}, {first_line[:60]!r}) {verb} from its executed copy; "
+                            f"{stale}")
+    assert len(source) == len(ran), (
+        f"notebooks/{path.name} has {len(source)} cells, its executed copy {len(ran)}; {stale}")

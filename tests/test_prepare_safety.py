@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from jdfd_lib.core.errors import UserError
-from jdfd_lib.datasets.adapters import dataset_root
+from jdfd_lib.datasets.registry import dataset_root
 from jdfd_lib.demo.video_io import H264Writer
 from jdfd_lib.faces import prepare as extract
 from jdfd_lib.faces.crops import ExtractConfig

@@ -28,6 +28,7 @@ from jdfd_lib.training.data import (
     cap_frames,
     foreign_unlabelled,
     load_split,
+    training_frames,
 )
 from jdfd_lib.training.train import make_optimizer, make_scheduler, train
 
@@ -150,9 +151,12 @@ def test_leaking_splits_and_missing_crops_are_refused(faces, tmp_path) -> None:
         ds[1]
 
 
+SOURCES = ("ffpp", "celebdf", "uadfv")  # TrainConfig.unlabeled_datasets' default
+
+
 def test_foreign_unlabelled_draw(faces) -> None:
     n_train = len(load_split(faces / "ffpp", "train"))
-    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0)
+    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
     assert sorted(extra["dataset"].unique()) == ["celebdf", "uadfv"]
     per = extra.groupby("dataset").size()
     assert (per == round(0.25 * n_train)).all()
@@ -162,10 +166,20 @@ def test_foreign_unlabelled_draw(faces) -> None:
     for name, part in extra.groupby("dataset"):
         truth = load_split(faces / name, "train").set_index("path").loc[part["path"], "label"]
         assert abs(truth.mean() - 0.5) <= 0.1
-    again = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0)
+    again = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
     assert again["path"].tolist() == extra["path"].tolist()  # seeded
     with pytest.raises(ValueError, match="requested"):
-        foreign_unlabelled(faces, "ffpp", n_train, 1.5, seed=0)
+        foreign_unlabelled(faces, "ffpp", n_train, 1.5, seed=0, sources=SOURCES)
+
+
+def test_foreign_images_come_only_from_the_named_datasets(faces) -> None:
+    """Fig. 4's sources are a config field: registering a dataset never changes them."""
+    n_train = len(load_split(faces / "ffpp", "train"))
+    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=("ffpp", "uadfv"))
+    assert extra["dataset"].unique().tolist() == ["uadfv"]
+    assert len(extra) == round(0.25 * n_train)
+    with pytest.raises(ValueError, match="needs unlabeled_datasets other than 'ffpp'"):
+        training_frames(faces, "ffpp", 0.1, 0, unlabeled_datasets=("ffpp",))
 
 
 def test_epoch_sampler_balances_and_shards() -> None:

@@ -19,7 +19,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-DATASETS = ("ffpp", "celebdf", "uadfv")
 PROFILES = ("paper", "demo")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns;
 # they are ignored when a saved run's config is compared with a requested one.
@@ -32,15 +31,19 @@ class TrainConfig:
 
     # --- identity of the run (what distinguishes runs; see run_name) ---
     profile: str = "paper"  # "paper" | "demo": which preset the other values came from
-    train_dataset: str = "ffpp"  # "ffpp" | "celebdf" | "uadfv": training set (Table 2 rows)
+    train_dataset: str = "ffpp"  # a registered dataset (jdfd_lib.datasets.registry): the
+    #   training set; the paper's are "ffpp" | "celebdf" | "uadfv" (Table 2 rows)
     variant: str = "jdfd"  # a registered detector (jdfd_lib.detectors.registry): "jdfd"
     #   (decoder + classifier) | "baseline" (no decoder, Table 3) | ...
     unlabeled_ratio: float = 0.0  # Sec. 4.4 / Fig. 4: images drawn from EACH other dataset's
     #   train split, as a fraction of the training-set size (0.05, 0.10, 0.15), labels hidden
+    unlabeled_datasets: tuple[str, ...] = ("ffpp", "celebdf", "uadfv")  # Sec. 4.4 / Fig. 4:
+    #   the datasets whose train splits give the unlabelled images (the training set itself
+    #   is skipped): the paper's three, named so that registering a dataset never changes Fig. 4
     seed: int = 0  # seeds python, numpy, torch, the samplers and the foreign-data draw
 
     # --- paths ---
-    faces_root: str = "data/faces"  # folder holding faces_root/{ffpp,celebdf,uadfv}/index.csv
+    faces_root: str = "data/faces"  # folder holding faces_root/<dataset key>/index.csv
     out_dir: str = "runs"  # runs root; a run writes out_dir/run_name/
 
     # --- optimisation (Sec. 4.2) ---
@@ -86,6 +89,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         self.classifier_hidden = tuple(int(c) for c in self.classifier_hidden)
+        self.unlabeled_datasets = tuple(str(d) for d in self.unlabeled_datasets)
         self.validate()
 
     def validate(self) -> None:
@@ -96,7 +100,9 @@ class TrainConfig:
         """
         checks = [
             (self.profile in PROFILES, f"profile must be one of {PROFILES}"),
-            (self.train_dataset in DATASETS, f"train_dataset must be one of {DATASETS}"),
+            (bool(self.train_dataset), "train_dataset must name a dataset"),
+            (len(set(self.unlabeled_datasets)) == len(self.unlabeled_datasets),
+             "unlabeled_datasets must not repeat a dataset"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (self.image_size >= 32, "image_size must be >= 32 (Xception reduces by 32)"),
@@ -236,10 +242,10 @@ def _parse_value(hint: Any, raw: str) -> Any:
         if raw.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"{raw!r} is not a boolean (true/false)")
         return raw.lower() in ("true", "1")
-    if typing.get_origin(hint) is tuple:
-        return tuple(int(v) for v in raw.split(",") if v.strip())
+    if typing.get_origin(hint) is tuple:  # tuple[int, ...] or tuple[str, ...]
+        return tuple(args[0](v.strip()) for v in raw.split(",") if v.strip())
     return hint(raw)  # int, float, str
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",
-           "DATASETS", "PROFILES", "RUNTIME_FIELDS"]
+           "PROFILES", "RUNTIME_FIELDS"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jdfd_lib.datasets.adapters import FFPP_METHODS
+from jdfd_lib.datasets.ffpp import FFPP_METHODS
 
 JAW, BROWS, MOUTH = slice(0, 17), slice(17, 27), slice(48, 68)
 
@@ -245,7 +245,7 @@ def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     return composite(x.target, mouth, mask)
 
 
-# FF++ method (datasets.adapters.FFPP_METHODS, in its order) -> its demo manipulation
+# FF++ method (datasets.ffpp.FFPP_METHODS, in its order) -> its demo manipulation
 FFPP_FAKES = dict(zip(FFPP_METHODS, (deepfakes, face2face, faceswap, neuraltextures),
                       strict=True))
 # the renderings each manipulation reads from FakeInputs

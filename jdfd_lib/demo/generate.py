@@ -11,6 +11,9 @@ The run is deterministic for a seed (byte-identical videos) and resumable: video
 under their final names only when complete, finished jobs are skipped on a rerun, and the
 marker ``.demo_data.json`` (written last) makes a repeated call with the same size and seed
 return at once; a different size or seed is refused unless ``overwrite=True``.
+
+``extra`` (``--extra dfdc dfdcp dfd folder``) adds small copies of the other test sets'
+layouts (:mod:`jdfd_lib.demo.extra_layouts`); off by default, and then nothing changes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,6 +35,7 @@ import numpy as np
 
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import ignore_sigint, option, positive_int
+from jdfd_lib.demo import extra_layouts as X
 from jdfd_lib.demo import fakes as F
 from jdfd_lib.demo.face_model import (
     Identity,
@@ -61,7 +66,7 @@ NOISE_STREAM, FAKE_STREAM = 2, 3  # seed-key kinds of the per-video random strea
 def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int = 0,
                        workers: int = 1, overwrite: bool = False,
                        fake_config: F.FakeConfig | None = None,
-                       encode: EncodeConfig | None = None) -> dict:
+                       encode: EncodeConfig | None = None, extra: Sequence[str] = ()) -> dict:
     """Write ``out/FaceForensics++/``, ``out/Celeb-DF-v2/`` and ``out/UADFV/``.
 
     Args:
@@ -73,12 +78,14 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
         fake_config: manipulation strengths (default :class:`jdfd_lib.demo.fakes.FakeConfig`).
         encode: H.264 settings (default :class:`jdfd_lib.demo.video_io.EncodeConfig`: CRF 23 as
             FF++ c23).
+        extra: also write these of :data:`jdfd_lib.demo.extra_layouts.EXTRA_DATASETS`
+            ("dfdc", "dfdcp", "dfd", "folder"); recorded in the marker only when not empty.
 
     Returns:
         Summary: size, seed, frames per video, videos per dataset and class, seconds taken.
 
     Raises:
-        ValueError: unknown size or workers < 1.
+        ValueError: unknown size or extra dataset, or workers < 1.
         FileExistsError: ``out`` holds another generation (and not ``overwrite``), or dataset
             folders that no demo generation wrote.
     """
@@ -86,16 +93,17 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
         raise ValueError(f"unknown demo size {size!r}; expected one of {list(SIZES)}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    out, preset = Path(out), SIZES[size]
-    wanted = {"size": size, "seed": int(seed)}
+    out, preset, extra = Path(out), SIZES[size], X.check_extra(extra)
+    wanted = {"size": size, "seed": int(seed), **({"extra": list(extra)} if extra else {})}
     done = _check_existing(out, wanted, overwrite)
     if done is not None:
         return done
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / STARTED, json.dumps(wanted))
-    jobs = plan(preset, seed)
+    jobs = plan(preset, seed) + X.plan_extra(preset, seed, extra)
     write_metadata(out, preset, seed, jobs)
+    X.write_extra_metadata(out, preset, seed, jobs)
     todo = [j for j in jobs if not all((out / p).is_file() for p in j.outputs())]
     cfgs = (fake_config or F.FakeConfig(), encode or EncodeConfig())
     args = [(j, str(out), preset, seed, *cfgs) for j in todo]
@@ -110,6 +118,7 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
             except BaseException:  # Ctrl-C: drop the queued videos, keep the finished ones
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+    X.write_extra_images(out, preset, seed, jobs)
     summary = {**wanted, "frames_per_video": preset.n_frames, "videos": _count(jobs),
                "seconds": round(time.perf_counter() - start, 2)}
     write_text(out / MARKER, json.dumps(summary, indent=1))
@@ -124,11 +133,14 @@ def _check_existing(out: Path, wanted: dict, overwrite: bool) -> dict | None:
     for path in (marker, started):
         if path.is_file():
             data = json.loads(path.read_text())
-            previous = {"size": data.get("size"), "seed": data.get("seed")}
+            previous = {"size": data.get("size"), "seed": data.get("seed"),
+                        **({"extra": data["extra"]} if data.get("extra") else {})}
             if previous == wanted:
                 return data if path == marker else None  # finished, or resume it
             break
-    present = [out / d for d in DATASET_FOLDERS if (out / d).exists()]
+    extra = {*wanted.get("extra", ()), *(previous or {}).get("extra", ())}
+    folders = DATASET_FOLDERS + tuple(f for d in sorted(extra) for f in X.EXTRA_FOLDERS[d])
+    present = [out / d for d in folders if (out / d).exists()]
     if previous is None:
         if present:
             raise FileExistsError(f"{out}: holds {[p.name for p in present]} but no demo marker "
@@ -182,8 +194,7 @@ def run_job(job: VideoJob, out: str, size: DemoSize, seed: int, cfg: F.FakeConfi
     Every random draw comes from a generator keyed by the seed and the job's keys, so a job
     gives the same bytes in any process and in any order.
     """
-    width, height = size.frame_sizes[job.dataset]
-    faces = size.face_heights[job.dataset]
+    (width, height), faces = X.geometry(size, job.dataset)
     ident = sample_identity(_rng(seed, *job.person))
     scene = sample_scene(_rng(seed, *job.scene), width, height, faces)
     bg = background(scene, width, height)
@@ -265,12 +276,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parallel processes, one video at a time each (default: 1)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace demo data of another size or seed in --out")
+    parser.add_argument("--extra", nargs="+", default=[], choices=X.EXTRA_DATASETS,
+                        help="also write small copies of these test sets' layouts (default: "
+                             "none)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the demo data and print the summary."""
     summary = generate_demo_data(args.out, size=args.size, seed=args.seed,
-                                 workers=args.workers, overwrite=args.overwrite)
+                                 workers=args.workers, overwrite=args.overwrite,
+                                 extra=args.extra)
     print(f"demo data ({summary['size']}, seed {summary['seed']}) in {args.out}: "
           f"{summary['frames_per_video']} frames per video, {summary['seconds']} s")
     for dataset, counts in summary["videos"].items():

@@ -1,6 +1,6 @@
 """Sizes and on-disk layouts of the embedded demo datasets (the real ones of paper Sec. 4.1).
 
-The demo reproduces the official layouts, so the same readers (:mod:`jdfd_lib.datasets.adapters`)
+The demo reproduces the official layouts, so the same readers (:mod:`jdfd_lib.datasets.registry`)
 serve demo and real data:
 
 - FaceForensics++: ``original_sequences/youtube/c23/videos/NNN.mp4``,
@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from jdfd_lib.core.atomic import write_text
-from jdfd_lib.datasets.adapters import FFPP_METHODS
-from jdfd_lib.datasets.splits import CELEBDF_SPLIT_FILE, UADFV_SPLIT_FILE, draw_uadfv_split
+from jdfd_lib.datasets.celebdf import CELEBDF_SPLIT_FILE
+from jdfd_lib.datasets.ffpp import FFPP_METHODS
+from jdfd_lib.datasets.splits import draw_split
+from jdfd_lib.datasets.uadfv import UADFV_SPLIT_FILE
 
 # seed-key prefix of each dataset: people, scenes and noise never repeat across datasets
 DATASET_CODES = {"ffpp": 1, "celebdf": 2, "uadfv": 3}
@@ -225,7 +227,7 @@ def write_metadata(out: Path, size: DemoSize, seed: int, jobs: list[VideoJob]) -
     write_text(out / "Celeb-DF-v2" / CELEBDF_SPLIT_FILE,
                json.dumps({"val_fraction": size.celebdf_val_fraction, "seed": seed}))
     ids = [Path(j.path).stem for j in jobs if j.dataset == "uadfv"]
-    splits = draw_uadfv_split(ids, size.uadfv_fractions, seed)
+    splits = draw_split(ids, size.uadfv_fractions, seed)
     write_text(out / "UADFV" / UADFV_SPLIT_FILE,
                json.dumps({"seed": seed, "fractions": size.uadfv_fractions, "splits": splits},
                           indent=1))

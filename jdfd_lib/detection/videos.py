@@ -38,7 +38,7 @@ import pandas as pd
 from jdfd_lib.core.errors import UserError, ignore_sigint, option, require_positive
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.core.runinfo import file_sha256, library_versions
-from jdfd_lib.datasets.adapters import VIDEO_SUFFIXES
+from jdfd_lib.datasets.records import VIDEO_SUFFIXES
 from jdfd_lib.detection.results import (
     DETECTION_COLUMNS,
     DETECTIONS_CSV,

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdfd_lib.core.config import DATASETS
 from jdfd_lib.core.errors import non_negative_int, positive_int, require_positive
 from jdfd_lib.core.paths import portable
 from jdfd_lib.core.runinfo import file_sha256, library_versions
+from jdfd_lib.datasets.registry import list_datasets
 from jdfd_lib.evaluation import metrics, stats
 from jdfd_lib.evaluation.results import RUN_FIELDS, result_paths, stored_result, write_results
 from jdfd_lib.evaluation.scoring import ScoreSettings, score_paths
@@ -67,7 +67,7 @@ def evaluate(checkpoint: str | os.PathLike,
         checkpoint: a ``best.pt`` written by ``python -m jdfd_lib train``.
         faces_roots: dataset key -> prepared folder (with ``index.csv``), or one folder
             holding a prepared sub-folder per dataset key (``faces/ffpp``, ...).
-        test_datasets: dataset keys to score ("ffpp", "uadfv", "celebdf").
+        test_datasets: registered dataset keys to score ("ffpp", "uadfv", "celebdf", "dfdc", ...).
         out_dir: folder for the JSON, scores and ROC files.
         split: "test" (default) or "val".
         batch_size: frames per forward pass (default: the run's ``batch_size``).
@@ -152,7 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faces-root", required=True, type=Path,
                         help="folder holding one prepared sub-folder per dataset key")
     parser.add_argument("--test-datasets", nargs="+", required=True,
-                        choices=DATASETS)
+                        choices=list_datasets(), help="any registered dataset prepared "
+                        "under --faces-root")
     parser.add_argument("--out", required=True, type=Path, help="metrics folder")
     parser.add_argument("--split", default="test", choices=EVAL_SPLITS)
     parser.add_argument("--batch-size", type=positive_int, help="default: the run's batch size")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score, roc_curve
 
-from jdfd_lib.datasets.adapters import FFPP_METHODS, FFPP_ORIGINAL
+from jdfd_lib.datasets.ffpp import FFPP_METHODS, FFPP_ORIGINAL
 
 SCORE_COLUMNS = ("dataset", "method", "video", "frame", "label", "score")
 VIDEO_KEYS = ["dataset", "method", "video"]  # a video's identity (FF++ ids repeat per method)

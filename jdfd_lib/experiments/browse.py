@@ -121,7 +121,9 @@ def sample_crops(root: str | os.PathLike, n: int = 6
         meta = read_video_meta(root, row.method, row.video)
         by_frame = {f["frame"]: f for f in meta["frames"]}  # landmarks in crop coordinates
         images.append(img)
-        landmarks.append(np.asarray(by_frame[int(row.frame)]["landmarks"], dtype=float))
+        # (68, 2) in crop coordinates; (0, 2) for a crop given aligned (no landmarks found)
+        landmarks.append(np.asarray(by_frame[int(row.frame)]["landmarks"],
+                                    dtype=float).reshape(-1, 2))
         titles.append(f"{row.method} {row.video}\nframe {row.frame}")
     return images, landmarks, titles
 

@@ -2,7 +2,8 @@
 
 The extraction settings (:class:`ExtractConfig`) and the single-video pipeline live here;
 :mod:`jdfd_lib.faces.prepare` runs it over a whole dataset, and ``python -m jdfd_lib detect``
-over one new video.
+over one new video. A still image is a one-frame video (:mod:`jdfd_lib.faces.images`); an
+image that is already an aligned crop is only resized (:func:`iter_aligned_image`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
+from jdfd_lib.faces.images import is_image, read_image, resize_crop
 from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
@@ -137,7 +139,7 @@ class FaceCrop:
 
     frame: int  # frame number in the video (0-based)
     image: np.ndarray  # (S, S, 3) RGB uint8
-    landmarks: np.ndarray  # (68, 2) crop coordinates
+    landmarks: np.ndarray  # (68, 2) crop coordinates; (0, 2) for an already aligned image
     box: tuple[int, int, int, int]  # detection (left, top, right, bottom), frame coordinates
     n_faces: int  # faces found in the frame
     fallback: bool  # found by the full-resolution retry
@@ -160,18 +162,31 @@ class FaceCropList(list):
     stats: VideoStats
 
 
+def _sampled_frames(path: str | os.PathLike, cfg: ExtractConfig,
+                    stats: VideoStats) -> Iterator[tuple[int, np.ndarray]]:
+    """The sampled frames of a video, or frame 0 of a still image; fills the frame counts."""
+    if is_image(path):
+        image = read_image(path)
+        stats.n_frames, stats.requested = 1, [0]
+        return iter([(0, image)])
+    stats.n_frames = frame_count(path)
+    stats.requested = sample_frame_indices(stats.n_frames, cfg.frames_per_video)
+    return read_frames(path, stats.requested)
+
+
 def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner: FaceAligner,
                      stats: VideoStats) -> Iterator[FaceCrop]:
     """Yield the aligned faces of the sampled frames one at a time, filling ``stats``.
 
+    A still image (:func:`jdfd_lib.faces.images.is_image`) is a video of one frame.
+
     Raises:
-        VideoReadError: the video cannot be opened or decoded.
+        VideoReadError: the video (or image) cannot be opened or decoded.
     """
-    stats.n_frames = frame_count(video_path)
-    stats.requested = sample_frame_indices(stats.n_frames, cfg.frames_per_video)
+    frames = _sampled_frames(video_path, cfg, stats)
     aligner.reset()  # no face box carried over from another video
     fallbacks_before, seen = aligner.n_fallbacks, set()
-    for idx, frame in read_frames(video_path, stats.requested):
+    for idx, frame in frames:
         seen.add(idx)
         face = aligner.align(frame)
         stats.fallbacks = aligner.n_fallbacks - fallbacks_before
@@ -180,6 +195,21 @@ def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner:
             continue
         yield FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces, face.fallback)
     stats.read_error = [i for i in stats.requested if i not in seen]
+
+
+def iter_aligned_image(image_path: str | os.PathLike, cfg: ExtractConfig,
+                       stats: VideoStats) -> Iterator[FaceCrop]:
+    """Yield the one crop of an image that is already an aligned face: no detection, no
+    landmarks; the image resized to ``cfg.image_size`` (box: the whole image, one face).
+
+    Raises:
+        VideoReadError: the image cannot be read.
+    """
+    image = read_image(image_path)
+    stats.n_frames, stats.requested = 1, [0]
+    height, width = image.shape[:2]
+    yield FaceCrop(0, resize_crop(image, cfg.image_size), np.zeros((0, 2)),
+                   (0, 0, width, height), 1, False)
 
 
 def extract_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig,

@@ -1,8 +1,11 @@
 """``python -m jdfd_lib prepare``: aligned face crops of a whole dataset (paper Sec. 3.1, 4.1).
 
-For every video listed by :mod:`jdfd_lib.datasets.adapters`, N evenly spaced frames (paper: 300) are
+For every video the dataset's registered reader lists
+(:func:`jdfd_lib.datasets.registry.list_videos`), N evenly spaced frames (paper: 300) are
 decoded, the largest Dlib face aligned and cropped (paper: 299x299), and written to
-``out/crops/{method}/{video}/{frame:06d}.png``. Per video, a metadata file
+``out/crops/{method}/{video}/{frame:06d}.png``. A still image is a video of one frame; one
+its reader marks ``aligned`` (a face crop already) is only resized, without detection
+(its metadata says ``"aligned": true`` and holds no landmarks). Per video, a metadata file
 ``out/meta/{method}/{video}.json`` (landmarks in crop coordinates, boxes, faces per frame,
 dropped frames and why) is written last, atomically: it is the video's "done" marker.
 Finally ``out/index.csv`` lists one row per crop (:mod:`jdfd_lib.faces.index`).
@@ -29,6 +32,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from functools import partial
@@ -40,15 +44,16 @@ import pandas as pd
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, ignore_sigint, positive_int
 from jdfd_lib.core.progress import progress_bar
-from jdfd_lib.datasets.adapters import (
-    DATASET_DIRS,
-    FFPP_COMPRESSIONS,
-    FFPP_METHODS,
-    VideoRecord,
-    list_videos,
+from jdfd_lib.datasets.records import VideoRecord
+from jdfd_lib.datasets.registry import get_dataset, list_datasets, list_videos
+from jdfd_lib.faces.crops import (
+    EXTRACT_PROFILES,
+    ExtractConfig,
+    FaceCrop,
+    VideoStats,
+    iter_aligned_image,
+    iter_video_faces,
 )
-from jdfd_lib.datasets.splits import UADFV_OUT_SPLIT_FILE, uadfv_split_file
-from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, VideoStats, iter_video_faces
 from jdfd_lib.faces.index import INDEX_COLUMNS, mark_running, prepare_command, write_prepared_index
 from jdfd_lib.faces.prepare_summary import (
     NoFaceError,
@@ -57,6 +62,7 @@ from jdfd_lib.faces.prepare_summary import (
     closing_line,
     failure_message,
     no_face_message,
+    reader_flags,
     report_lines,
 )
 from jdfd_lib.faces.video import VideoReadError
@@ -112,7 +118,7 @@ def _done_state(rec: VideoRecord, out: Path, cfg: ExtractConfig, fingerprint: di
         meta = json.loads(_meta_path(out, rec.method, rec.video).read_text())
     except (OSError, ValueError):
         return None, None
-    if meta.get("config") != fingerprint:
+    if meta.get("config") != fingerprint or meta.get("aligned", False) != rec.aligned:
         return None, None
     damage = _crop_damage(meta, out / "crops" / rec.method / rec.video, verify, cfg.image_size)
     return (None, damage) if damage else (meta, None)
@@ -137,7 +143,7 @@ def _finished_videos(records: list[VideoRecord], out: Path, cfg: ExtractConfig,
 
 def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
                 frames: list[dict]) -> dict:
-    return {
+    meta = {
         "dataset": rec.dataset, "method": rec.method, "video": rec.video,
         "source": str(rec.path), "label": rec.label, "split": rec.split,
         "identity": rec.identity, "config": cfg.fingerprint(), "n_frames": stats.n_frames,
@@ -146,6 +152,9 @@ def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
                           + [{"frame": i, "reason": "read_error"} for i in stats.read_error],
                           key=lambda d: d["frame"]),
     }
+    if rec.aligned:  # an image taken as an aligned crop: no detection, no landmarks ([]),
+        meta["aligned"] = True  # its one frame has n_faces 1 and the whole image as box
+    return meta
 
 
 def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
@@ -157,7 +166,7 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     tmp.mkdir(parents=True)
     stats, frames = VideoStats(), []
     try:
-        for face in iter_video_faces(rec.path, cfg, cfg.shared_aligner(), stats):
+        for face in _faces(rec, cfg, stats):
             name = f"{face.frame:06d}.{cfg.image_format}"
             _write_crop(tmp / name, face.image, cfg)
             frames.append({"frame": face.frame, "file": name, "n_faces": face.n_faces,
@@ -171,6 +180,14 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     meta = _video_meta(rec, cfg, stats, frames)
     write_text(_meta_path(out, rec.method, rec.video), json.dumps(meta))
     return {"status": "done", "meta": meta}
+
+
+def _faces(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats) -> Iterator[FaceCrop]:
+    """The crops of one record: an already aligned image resized (no dlib models loaded),
+    anything else (a video, an image to align) detected and aligned."""
+    if rec.aligned:
+        return iter_aligned_image(rec.path, cfg, stats)
+    return iter_video_faces(rec.path, cfg, cfg.shared_aligner(), stats)
 
 
 def _run_all(todo: list[VideoRecord], out: Path, cfg: ExtractConfig):
@@ -198,12 +215,11 @@ def _index_rows(meta: dict, out: Path) -> list[dict]:
 
 
 def _adapter_options(dataset: str, root: Path, out: Path, options: dict) -> dict:
-    """The adapter's options, with derived files kept in ``out``: a UADFV split that is
-    neither given nor shipped with the dataset is drawn once into ``out/uadfv_split.json``
-    (the dataset folder may be read-only)."""
-    if dataset == "uadfv" and uadfv_split_file(root, options.get("split_file")) is None:
-        return {**options, "split_file": out / UADFV_OUT_SPLIT_FILE}
-    return options
+    """The reader's options, with derived files kept in ``out`` (the dataset's
+    ``prepare_options``; e.g. a UADFV split neither given nor shipped with the dataset is
+    drawn once into ``out/uadfv_split.json``: the dataset folder may be read-only)."""
+    hook = get_dataset(dataset).prepare_options
+    return hook(root, out, options) if hook else options
 
 
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
@@ -212,14 +228,14 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
     """Extract aligned face crops of every video of a dataset and write the index.
 
     Args:
-        dataset: "ffpp", "celebdf" or "uadfv".
+        dataset: a registered dataset key (:func:`jdfd_lib.datasets.registry.list_datasets`).
         root: the dataset's folder (e.g. ``data/demo/UADFV``); never written to.
         out: output root (crops/, meta/, index.csv, extraction.json, prepare_summary.json;
-            for UADFV without a split file, uadfv_split.json).
+            a split the reader draws, e.g. uadfv_split.json).
         cfg: extraction settings (default: the "paper" profile).
         verify: decode every crop of the finished videos and redo those with a broken one
             (without it, finished videos are only checked for missing crops).
-        **adapter_options: passed to :func:`jdfd_lib.datasets.adapters.list_videos` (e.g.
+        **adapter_options: passed to :func:`jdfd_lib.datasets.registry.list_videos` (e.g.
             ``allow_missing=True``: go on when a split file names absent videos).
 
     Returns:
@@ -269,7 +285,7 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m jdfd_lib prepare``."""
-    parser.add_argument("--dataset", required=True, choices=list(DATASET_DIRS))
+    parser.add_argument("--dataset", required=True, choices=list_datasets())
     parser.add_argument("--root", required=True, type=Path,
                         help="the dataset's own folder (only read)")
     parser.add_argument("--out", required=True, type=Path, help="output root for the crops")
@@ -286,14 +302,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-missing", action="store_true",
                         help="go on when a split file names videos absent from --root "
                              "(they are counted and left out)")
-    parser.add_argument("--compression", default="c23", choices=FFPP_COMPRESSIONS,
-                        help="FF++ only (paper: c23)")
-    parser.add_argument("--methods", nargs="+", default=list(FFPP_METHODS), choices=FFPP_METHODS,
-                        help="FF++ only: manipulations to include")
-    parser.add_argument("--split-file", type=Path,
-                        help="UADFV only: the split JSON file, read if present, written "
-                             "otherwise (default: --root's jdfd_split.json if it exists, "
-                             "else OUT/uadfv_split.json)")
+    for opt in reader_flags().values():  # each registered reader's own options
+        parser.add_argument(opt.flag, dest=opt.name, help=opt.help, **opt.kwargs)
+
+
+def reader_options(args: argparse.Namespace) -> dict:
+    """The chosen dataset's reader options from ``args`` (each flag left out: its default).
+
+    Raises:
+        UserError: a reader flag was given that the chosen dataset does not take.
+    """
+    spec = get_dataset(args.dataset)
+    mine = {o.name for o in spec.options}
+    for opt in reader_flags().values():
+        if opt.name not in mine and getattr(args, opt.name) is not None:
+            raise UserError(f"{opt.flag} does not apply to --dataset {args.dataset} "
+                            f"({spec.label} takes {', '.join(sorted(mine)) or 'no options'})")
+    return {o.name: o.default if getattr(args, o.name) is None else getattr(args, o.name)
+            for o in spec.options}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -311,8 +337,7 @@ def run(args: argparse.Namespace) -> int:
                                    "workers": args.workers, "predictor_path": args.predictor,
                                    "image_format": args.image_format}.items() if v is not None}
     cfg = replace(EXTRACT_PROFILES[args.profile], **overrides)
-    options = {"ffpp": {"compression": args.compression, "methods": args.methods},
-               "uadfv": {"split_file": args.split_file}}.get(args.dataset, {})
+    options = reader_options(args)
     try:
         summary = prepare(args.dataset, args.root, args.out, cfg, verify=args.verify,
                           allow_missing=args.allow_missing, **options)

@@ -16,18 +16,13 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from jdfd_lib.core.errors import UserError, option
-from jdfd_lib.datasets.adapters import FFPP_METHODS
+from jdfd_lib.datasets.registry import DatasetOption, get_dataset, list_datasets
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig
 from jdfd_lib.faces.index import settings_id
 
-# ExtractConfig fields that prepare's command line sets, and its adapter options
+# ExtractConfig fields that prepare's command line sets (the readers' own: reader_flags)
 CLI_SETTINGS = {"frames_per_video": "--frames", "image_size": "--size", "workers": "--workers",
                 "predictor_path": "--predictor", "image_format": "--image-format"}
-CLI_OPTIONS = {"compression": "--compression", "methods": "--methods",
-               "split_file": "--split-file", "allow_missing": "--allow-missing"}
-# values the command line gives when a flag is left out (no need to spell them)
-CLI_DEFAULTS = {"compression": "c23", "methods": list(FFPP_METHODS), "allow_missing": False,
-                "split_file": None}
 COUNT_KEYS = ("videos", "done", "skipped", "repaired", "failed", "frames_requested",
               "faces_found", "dropped_no_face", "dropped_read_error", "fallbacks", "seconds")
 
@@ -67,16 +62,24 @@ def cli_options(cfg: ExtractConfig, options: dict) -> list[str] | None:
     for field, flag in CLI_SETTINGS.items():
         if getattr(cfg, field) != getattr(EXTRACT_PROFILES[name], field):
             args += [flag, str(getattr(cfg, field))]
+    flags = reader_flags()
     for key, value in options.items():
-        if value == CLI_DEFAULTS.get(key, None):
-            continue
-        if key not in CLI_OPTIONS:
-            return None  # e.g. Celeb-DF's val_fraction: a Python call only
         if key == "allow_missing":
-            args.append(CLI_OPTIONS[key])
-        else:
-            args += [CLI_OPTIONS[key], *(map(str, value) if key == "methods" else [str(value)])]
+            args += ["--allow-missing"] if value else []
+            continue
+        if key not in flags:
+            return None  # e.g. Celeb-DF's val_fraction: a Python call only
+        if value == flags[key].default:
+            continue
+        many = "nargs" in flags[key].kwargs
+        args += [flags[key].flag, *(map(str, value) if many else [str(value)])]
     return args
+
+
+def reader_flags() -> dict[str, DatasetOption]:
+    """The readers' options that prepare exposes, by keyword, over the registered datasets
+    (a keyword declared by several datasets is declared alike: the registry checks it)."""
+    return {o.name: o for key in list_datasets() for o in get_dataset(key).options}
 
 
 def call_record(dataset: str, root: str | os.PathLike, cfg: ExtractConfig,

@@ -17,8 +17,8 @@ SOURCE = (
     "Yan, Li, Lu (2022), Deepfake Detection via Joint Unsupervised Reconstruction and "
     "Supervised Classification"
 )
+# The paper's three datasets (registered keys, jdfd_lib.datasets.registry), in its Table 2 order
 TEST_SETS = ("ffpp", "uadfv", "celebdf")
-DATASET_LABELS = {"ffpp": "FF++", "uadfv": "UADFV", "celebdf": "Celeb-DF"}
 # The registered detector (TrainConfig.variant) behind each of the paper's results, and the
 # name the paper prints for it: reports take these as parameters, never branch on a name.
 DETECTOR_LABELS = {"jdfd": "JDFD", "baseline": "Baseline"}

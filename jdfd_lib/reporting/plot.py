@@ -22,16 +22,13 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from jdfd_lib.core.atomic import atomic_path  # noqa: E402
+from jdfd_lib.datasets.registry import dataset_label, get_dataset, list_datasets  # noqa: E402
 from jdfd_lib.evaluation.results import read_roc  # noqa: E402
 from jdfd_lib.evaluation.stats import format_mean_std, seed_mean_std  # noqa: E402
-from jdfd_lib.reporting.paper_reference import (  # noqa: E402
-    DATASET_LABELS,
-    DETECTOR_LABELS,
-    TABLE2_DETECTOR,
-    TEST_SETS,
-)
+from jdfd_lib.reporting.paper_reference import DETECTOR_LABELS, TABLE2_DETECTOR  # noqa: E402
+from jdfd_lib.reporting.report import dataset_order  # noqa: E402
 
-LETTER = {"ffpp": "F", "uadfv": "U", "celebdf": "C"}  # the paper's Fig. 3 legend letters
+PANELS_PER_ROW = 3  # Fig. 3: the paper's three training sets side by side; more wrap
 FPR_GRID = np.linspace(0.0, 1.0, 201)  # common FPR points of the seed-averaged ROC (Fig. 3)
 
 
@@ -50,6 +47,11 @@ def mean_roc(rocs: Sequence[pd.DataFrame], grid: np.ndarray = FPR_GRID
     return tprs.mean(axis=0), std
 
 
+def _letter(key: str) -> str:
+    """A dataset's Fig. 3 legend letter (the paper's F, U, C; each spec names its own)."""
+    return get_dataset(key).letter if key in list_datasets() else key
+
+
 def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
          detector: str = TABLE2_DETECTOR) -> plt.Figure:
     """ROC curves of one detector (the paper's: JDFD), one panel per training set, one curve
@@ -59,10 +61,17 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
     shaded ± 1 std; the legend gives the frame AUC (%) as mean ± std and the seed count.
     """
     sel = results[(results["variant"] == detector) & (results["unlabeled_ratio"] == 0)]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.3), sharey=True)
+    trains = dataset_order(sel["train_dataset"])  # the paper's three panels, then any other
+    tests = dataset_order(sel["test_dataset"])
+    ncols = min(PANELS_PER_ROW, len(trains))
+    nrows = -(-len(trains) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(13 * ncols / PANELS_PER_ROW, 4.3 * nrows),
+                             sharey=True, squeeze=False)
+    for ax in axes.flat[len(trains):]:
+        ax.set_visible(False)
     n_max = 0
-    for ax, train in zip(axes, TEST_SETS, strict=True):  # the paper's order, panels and curves
-        for test in TEST_SETS:
+    for ax, train in zip(axes.flat, trains, strict=False):
+        for test in tests:
             hit = sel[(sel["train_dataset"] == train) & (sel["test_dataset"] == test)]
             if hit.empty:
                 continue
@@ -71,16 +80,20 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
             auc, auc_std, n = seed_mean_std(100 * hit["frame_auc"].to_numpy(dtype=float))
             n_max = max(n_max, n)
             line, = ax.plot(FPR_GRID, mean, lw=1.8,
-                            label=f"({LETTER[train]}, {LETTER[test]}) AUC "
+                            label=f"({_letter(train)}, {_letter(test)}) AUC "
                                   f"{format_mean_std(auc, auc_std)} (n={n})")
             ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
                             color=line.get_color(), alpha=0.2, lw=0)
         ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-        ax.set(title=f"trained on {DATASET_LABELS[train]}", xlabel="false positive rate",
+        ax.set(title=f"trained on {dataset_label(train)}", xlabel="false positive rate",
                xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(loc="lower right", fontsize=7, title="mean over seeds, band ± 1 std",
-                  title_fontsize=7)
-    axes[0].set_ylabel("true positive rate")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right", fontsize=7, title="mean over seeds, band ± 1 std",
+                      title_fontsize=7)
+        else:  # a paper training set without results yet
+            ax.text(0.5, 0.5, "no results yet", ha="center", va="center", color="grey")
+    for row in axes:
+        row[0].set_ylabel("true positive rate")
     fig.suptitle(f"Fig. 3 (ours): frame-level ROC of {DETECTOR_LABELS.get(detector, detector)}"
                  f", (train, test), mean ± std over "
                  f"{n_max} training seed{'' if n_max == 1 else 's'}")
@@ -96,7 +109,7 @@ def fig4(table: pd.DataFrame) -> plt.Figure:
             ours_std, ours_n. Bars are the mean over seeds, error bars ± 1 std.
     """
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    tests = [k for k in TEST_SETS if k in set(table["test_dataset"])]
+    tests = [k for k in dataset_order(table["test_dataset"]) if k in set(table["test_dataset"])]
     ratios = sorted(table["unlabeled_ratio"].unique())
     width = 0.8 / max(1, len(ratios))
     colors = sns.color_palette(n_colors=max(1, len(ratios)))
@@ -107,7 +120,7 @@ def fig4(table: pd.DataFrame) -> plt.Figure:
                label=f"{round(100 * ratio)}%", error_kw={"lw": 1})
     n = table["ours_n"]
     seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
-    ax.set_xticks(np.arange(len(tests)), [DATASET_LABELS[k] for k in tests])
+    ax.set_xticks(np.arange(len(tests)), [dataset_label(k) for k in tests])
     ax.set(xlabel="test set",
            ylabel=f"frame AUC (%), mean ± std over {seeds} seed{'s' if n.max() > 1 else ''}",
            ylim=(0, 100), title="Fig. 4 (ours): training on FF++ + unlabelled foreign data")

@@ -16,18 +16,18 @@ import argparse
 import itertools
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json, write_text
 from jdfd_lib.core.paths import portable
+from jdfd_lib.datasets.registry import dataset_label, ordered
 from jdfd_lib.evaluation import stats
 from jdfd_lib.evaluation.results import load_results
 from jdfd_lib.reporting import paper_reference as paper
 
-TEST_ORDER = list(paper.TEST_SETS)  # Table 2 column order: FF++, UADFV, Celeb-DF
-TRAIN_ORDER = list(paper.TEST_SETS)  # Table 2-3 row order: the same
 UNLABELED_RATIOS = (0.05, 0.10, 0.15)  # Fig. 4 (Sec. 4.4)
 DECIMALS = 1  # the paper prints AUC (%) with one decimal
 CSV_DECIMALS = 3  # numeric CSVs: enough to recompute, no float noise
@@ -37,7 +37,14 @@ COMPARISON_COLUMNS = ["setting", "a", "b", "train", "test", "mean", "std", "n", 
 
 
 def _label(key: str) -> str:
-    return paper.DATASET_LABELS[key]
+    return dataset_label(key)
+
+
+def dataset_order(*keys: Iterable[str]) -> list[str]:
+    """Rows, columns, panels and curves: the paper's three datasets always, in its Table 2
+    order (FF++, UADFV, Celeb-DF), then each other dataset present in ``keys`` in registry
+    order (:func:`jdfd_lib.datasets.registry.ordered`)."""
+    return ordered(set(paper.TEST_SETS).union(*map(set, keys)), first=paper.TEST_SETS)
 
 
 def detector_runs(results: pd.DataFrame, variant: str) -> pd.DataFrame:
@@ -84,8 +91,9 @@ def table2(results: pd.DataFrame, detector: str = paper.TABLE2_DETECTOR) -> pd.D
     label = paper.DETECTOR_LABELS.get(detector, detector)
     ref = {(t, k): v for m, t, vals in paper.TABLE2 if m == label for k, v in vals.items()}
     rows = []
-    for train in TRAIN_ORDER:
-        for test in TEST_ORDER:
+    order = dataset_order(sel["train_dataset"], sel["test_dataset"])
+    for train in order:
+        for test in order:
             rows.append({"train": train, "test": test,
                          **frame.get((train, test), stats.empty_mean_std()),
                          **video.get((train, test), stats.empty_mean_std("ours_video")),
@@ -103,10 +111,11 @@ def table3(results: pd.DataFrame,
     ours_by = {variant: stats.mean_std_by(detector_runs(results, variant), keys, "frame_auc")
                for variant in detectors}
     rows = []
-    for train in TRAIN_ORDER:  # the paper groups Table 3 by training set
+    order = dataset_order([k for v in detectors for pair in ours_by[v] for k in pair])
+    for train in order:  # the paper groups Table 3 by training set
         for variant in detectors:
             name = paper.DETECTOR_LABELS.get(variant, variant)
-            for test in TEST_ORDER:
+            for test in order:
                 rows.append({"train": train, "method": name, "test": test,
                              **ours_by[variant].get((train, test), stats.empty_mean_std()),
                              "paper_frame_auc": ref.get((train, name, test))})
@@ -124,7 +133,7 @@ def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
                              "frame_auc")
     rows = [{"unlabeled_ratio": r, "test_dataset": t, **v} for (r, t), v in ours.items()]
     out = pd.DataFrame(rows, columns=["unlabeled_ratio", "test_dataset", *OURS])
-    order = {k: i for i, k in enumerate(TEST_ORDER)}
+    order = {k: i for i, k in enumerate(dataset_order(out["test_dataset"]))}
     out = out.sort_values(["unlabeled_ratio", "test_dataset"],
                           key=lambda s: s.map(order) if s.name == "test_dataset" else s)
     return out.reset_index(drop=True)
@@ -145,7 +154,7 @@ def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     cells = table.assign(ours=_ours_text(table), paper=table["paper_frame_auc"])
     for source in ("ours", "paper"):
         p = cells.set_index([*index, "test"])[source].unstack("test")
-        p = p.reindex(index=rows, columns=TEST_ORDER)
+        p = p.reindex(index=rows, columns=dataset_order(table["test"]))
         p.columns = [f"{_label(c)} ({source})" for c in p.columns]
         parts.append(p.astype(float) if source == "paper" else p)
     out = pd.concat(parts, axis=1).reset_index()
@@ -159,7 +168,7 @@ def fig4_wide(table: pd.DataFrame) -> pd.DataFrame:
     cells = table.assign(ours=_ours_text(table))
     out = cells.pivot(index="unlabeled_ratio", columns="test_dataset", values="ours")
     out = out.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
-    out = out.reindex(columns=[c for c in TEST_ORDER if c in out.columns])
+    out = out.reindex(columns=[c for c in dataset_order(out.columns) if c in out.columns])
     out.columns = [f"{_label(c)} (ours)" for c in out.columns]
     out.index.name = "unlabelled foreign data (%)"
     return out.reset_index()
@@ -223,11 +232,12 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
     base, ours, runs = (detector_runs(results, first), detector_runs(results, last),
                         _ratio_runs(results, train_fig4))
     pairs = []  # (setting, a, b, train, test, rows of a, rows of b)
-    for train, test in itertools.product(TRAIN_ORDER, TEST_ORDER):
+    order = dataset_order(results["train_dataset"], results["test_dataset"])
+    for train, test in itertools.product(order, order):
         a, b = (s[(s["train_dataset"] == train) & (s["test_dataset"] == test)]
                 for s in (ours, base))
         pairs.append((f"decoder: {la} vs {lb}", la, lb, train, test, a, b))
-    for ratio, test in itertools.product(UNLABELED_RATIOS, TEST_ORDER):
+    for ratio, test in itertools.product(UNLABELED_RATIOS, order):
         a, b = (runs[(runs["unlabeled_ratio"] == round(r, 4)) & (runs["test_dataset"] == test)]
                 for r in (ratio, 0.0))
         pct = round(100 * ratio)

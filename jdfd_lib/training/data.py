@@ -24,8 +24,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from jdfd_lib.core.config import DATASETS
-from jdfd_lib.datasets.adapters import IDENTITY_DISJOINT_SPLITS
+from jdfd_lib.datasets.registry import get_dataset, list_datasets
 from jdfd_lib.datasets.splits import SPLITS
 from jdfd_lib.faces.index import index_path, read_index, repair_hint
 
@@ -127,12 +126,16 @@ class CropDataset(Dataset):
         return x, int(self.labels[i]), bool(self.labelled[i])
 
 
+def _identity_splits(dataset: str) -> tuple[str, ...]:
+    return get_dataset(dataset).identity_splits if dataset in list_datasets() else SPLITS
+
+
 def check_disjoint(df: pd.DataFrame, where: str | os.PathLike) -> None:
     """Refuse an index where a video, or an identity group, is in two splits.
 
     Identity groups are checked over the splits the dataset's adapter keeps apart
-    (:data:`jdfd_lib.datasets.adapters.IDENTITY_DISJOINT_SPLITS`: all three, except Celeb-DF v2
-    whose official test list shares identities with its other videos).
+    (its spec's ``identity_splits``: all three, except e.g. Celeb-DF v2 whose official test
+    list shares identities with its other videos; all three for an unregistered dataset).
 
     Raises:
         ValueError: names the index file and a few leaking keys.
@@ -140,8 +143,7 @@ def check_disjoint(df: pd.DataFrame, where: str | os.PathLike) -> None:
     for keys in (["method", "video"], ["identity"]):
         part = df
         if keys == ["identity"]:
-            kept = [s for d in df["dataset"].unique()
-                    for s in IDENTITY_DISJOINT_SPLITS.get(d, SPLITS)]
+            kept = [s for d in df["dataset"].unique() for s in _identity_splits(d)]
             part = df[df["split"].isin(kept)]
         n_splits = part.groupby(keys)["split"].nunique()
         leaks = n_splits[n_splits > 1]
@@ -193,9 +195,10 @@ def load_split(root: str | os.PathLike, split: str, dataset: str | None = None,
 
 
 def foreign_unlabelled(faces_root: str | os.PathLike, train_dataset: str, n_train: int,
-                       ratio: float, seed: int,
+                       ratio: float, seed: int, sources: Sequence[str],
                        max_frames_per_video: int | None = None) -> pd.DataFrame:
-    """Fig. 4 augmentation: ``round(ratio * n_train)`` train images from each other dataset.
+    """Fig. 4 augmentation: ``round(ratio * n_train)`` train images from each dataset of
+    ``sources`` other than ``train_dataset`` (``TrainConfig.unlabeled_datasets``).
 
     Each draw is about half real, half fake (seeded; a class short of images gives its
     remainder to the other), and every drawn row is marked ``labelled=False`` with its label
@@ -206,7 +209,7 @@ def foreign_unlabelled(faces_root: str | os.PathLike, train_dataset: str, n_trai
     """
     n = round(ratio * n_train)
     parts = []
-    for offset, name in enumerate(d for d in DATASETS if d != train_dataset):
+    for offset, name in enumerate(d for d in sources if d != train_dataset):
         pool = load_split(Path(faces_root) / name, "train", name, max_frames_per_video)
         if len(pool) < n:
             raise ValueError(f"{index_path(Path(faces_root) / name)}: {len(pool)} train crops, "
@@ -304,14 +307,16 @@ def check_files(df: pd.DataFrame, where: str | os.PathLike) -> None:
 
 
 def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled_ratio: float,
-                    seed: int, max_frames_per_video: int | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    seed: int, max_frames_per_video: int | None = None,
+                    unlabeled_datasets: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The (train, val) rows of a run: the labelled train split plus, for Fig. 4, the hidden-
-    label foreign images; the val split of the training dataset for model selection.
+    label foreign images of ``unlabeled_datasets``; the val split of the training dataset for
+    model selection.
 
     Raises:
         FileNotFoundError: an index or a listed crop is missing.
-        ValueError: leaking splits, an empty split, or a val split without both classes.
+        ValueError: leaking splits, an empty split, a val split without both classes, or a
+            positive ``unlabeled_ratio`` without a foreign dataset to draw from.
     """
     root = Path(faces_root) / train_dataset
     train = load_split(root, "train", train_dataset, max_frames_per_video)
@@ -320,8 +325,11 @@ def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled
         raise ValueError(f"{index_path(root)}: the val split needs real and fake crops for the "
                          f"validation AUC, found labels {sorted(set(val['label']))}")
     if unlabeled_ratio > 0:
+        if not set(unlabeled_datasets) - {train_dataset}:
+            raise ValueError(f"unlabeled_ratio {unlabeled_ratio} needs unlabeled_datasets "
+                             f"other than {train_dataset!r}, got {list(unlabeled_datasets)}")
         foreign = foreign_unlabelled(faces_root, train_dataset, len(train), unlabeled_ratio,
-                                     seed, max_frames_per_video)
+                                     seed, unlabeled_datasets, max_frames_per_video)
         train = pd.concat([train, foreign], ignore_index=True)
     for part in (train, val):
         check_files(part, index_path(root))

@@ -30,7 +30,6 @@ from torch.utils.data import DataLoader
 
 from jdfd_lib.core.atomic import write_csv
 from jdfd_lib.core.config import (
-    DATASETS,
     PROFILES,
     TrainConfig,
     config_from_overrides,
@@ -39,6 +38,7 @@ from jdfd_lib.core.config import (
 from jdfd_lib.core.errors import UserError, non_negative_int, option, positive_int
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.core.runinfo import MODEL_LIBRARIES, library_versions
+from jdfd_lib.datasets.registry import list_datasets
 from jdfd_lib.detectors.base import Batch, Detector
 from jdfd_lib.detectors.registry import create_detector, detector_class, list_detectors
 from jdfd_lib.training.checkpoint import (
@@ -81,7 +81,7 @@ def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
     """Train loader (balanced, flipped, sharded) and val loader over the run's crops."""
     train_rows, val_rows = training_frames(cfg.faces_root, cfg.train_dataset,
                                            cfg.unlabeled_ratio, cfg.seed,
-                                           cfg.max_frames_per_video)
+                                           cfg.max_frames_per_video, cfg.unlabeled_datasets)
     if len(train_rows) < cfg.batch_size * rt.world_size:
         raise ValueError(f"{cfg.faces_root}/{cfg.train_dataset}: {len(train_rows)} train crops "
                          f"are fewer than one batch ({cfg.batch_size} x {rt.world_size})")
@@ -226,7 +226,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             unreadable, unsafe or of another config.
         FileExistsError: an unfinished run exists and neither resume nor force was asked.
     """
-    detector_class(cfg.variant)  # an unknown detector is refused before anything is touched
+    detector_class(cfg.variant)  # unknown detectors and datasets are refused before anything
+    _check_datasets(cfg)  # is touched
     run_dir = Path(cfg.out_dir) / cfg.run_name
     last = run_dir / "last.pt"
     _remove_stale_temp_files(run_dir, progress)
@@ -347,10 +348,21 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _check_datasets(cfg: TrainConfig) -> None:
+    """Refuse a config naming an unregistered dataset (its field, the registered keys)."""
+    known = list_datasets()
+    for name, keys in (("train_dataset", [cfg.train_dataset]),
+                       ("unlabeled_datasets", cfg.unlabeled_datasets)):
+        bad = [k for k in keys if k not in known]
+        if bad:
+            raise UserError(f"{option(name, '--' + name.replace('_', '-'))}: no dataset named "
+                            f"{bad[0]!r}; registered: {', '.join(known)}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m jdfd_lib train``."""
     parser.add_argument("--profile", required=True, choices=PROFILES)
-    parser.add_argument("--train-dataset", required=True, choices=DATASETS)
+    parser.add_argument("--train-dataset", required=True, choices=list_datasets())
     parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
     parser.add_argument("--variant", choices=list_detectors(),
                         help="the registered detector to train (default: jdfd)")

@@ -1,0 +1,99 @@
+"""What every dataset reader returns: video records with label, split and identity (Sec. 4.1).
+
+A reader (one module per dataset, registered in :mod:`jdfd_lib.datasets.registry`) lists the
+videos of its dataset as :class:`VideoRecord` rows: a label (0 real, 1 fake), a split
+("train" | "val" | "test") and an identity key grouping the videos that must share a split
+(a fake with its source, a person's videos). :func:`finish` sorts them and refuses overlaps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jdfd_lib.datasets.splits import SPLITS
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One video (or one face image) of a dataset, with its label, split and identity group."""
+
+    dataset: str  # the registered dataset key: "ffpp", "celebdf", "uadfv", "dfdc", ...
+    method: str  # FF++: "original" or a manipulation; others: the source folder or "real"/"fake"
+    video: str  # id, unique within (dataset, method)
+    path: Path
+    label: int  # 0 real, 1 fake
+    split: str  # "train" | "val" | "test"
+    identity: str  # videos sharing this key must share a split
+    aligned: bool = False  # a face image that is already an aligned crop: no detection
+
+
+class VideoList(list):
+    """The records a reader returns, plus ``absent``: the videos a split file names but the
+    folder lacks (``method/video``; non-empty only with ``allow_missing=True``)."""
+
+    def __init__(self, records: Iterable[VideoRecord] = (), absent: Sequence[str] = ()):
+        super().__init__(records)
+        self.absent = list(absent)
+
+
+def assert_disjoint(records: Iterable[VideoRecord],
+                    identity_splits: Sequence[str] = SPLITS) -> None:
+    """Raise if a video path, or an identity group, appears in more than one split.
+
+    Args:
+        records: the listed videos.
+        identity_splits: the splits whose identity groups must not overlap (Celeb-DF's
+            official test list shares identities with its training videos, so its reader
+            checks identities between train and val only).
+
+    Raises:
+        ValueError: naming the first overlapping path or identity and its splits.
+    """
+    by_path: dict[Path, set[str]] = defaultdict(set)
+    by_identity: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        by_path[Path(r.path)].add(r.split)
+        if r.split in identity_splits:
+            by_identity[r.identity].add(r.split)
+    for path, splits in by_path.items():
+        if len(splits) > 1:
+            raise ValueError(f"{path}: video listed in several splits {sorted(splits)}")
+    for identity, splits in by_identity.items():
+        if len(splits) > 1:
+            raise ValueError(f"identity group {identity!r} appears in splits {sorted(splits)}")
+
+
+def existing_dir(path: Path, expected: str) -> Path:
+    """``path`` if it is a folder; else FileNotFoundError naming it and ``expected``."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: folder not found; expected {expected}")
+    return path
+
+
+def videos_in(folder: Path, expected: str, suffixes: Sequence[str] = VIDEO_SUFFIXES,
+              recursive: bool = False, kind: str = "video files") -> list[Path]:
+    """Files of ``folder`` with one of ``suffixes`` (any case), sorted.
+
+    Raises:
+        FileNotFoundError: the folder is missing.
+        ValueError: it holds no such file.
+    """
+    existing_dir(folder, expected)
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    videos = sorted(p for p in found if p.suffix.lower() in suffixes and p.is_file())
+    if not videos:
+        raise ValueError(f"{folder}: no {kind} ({'/'.join(suffixes)}); expected {expected}")
+    return videos
+
+
+def finish(records: list[VideoRecord], absent: Sequence[str] = (),
+           identity_splits: Sequence[str] = SPLITS) -> VideoList:
+    """Sort by (method, video), check disjointness (:func:`assert_disjoint`), wrap."""
+    records.sort(key=lambda r: (r.method, r.video))
+    assert_disjoint(records, identity_splits)
+    return VideoList(records, absent)

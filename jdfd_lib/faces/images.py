@@ -1,0 +1,48 @@
+"""Face images as one-frame videos for the pre-processing step (paper Sec. 3.1).
+
+A dataset may list still images (:mod:`jdfd_lib.datasets.folder`): each is read with OpenCV
+as a video of one frame (frame 0) and goes through the same Dlib detection and alignment as
+video frames, unless its record says it is already an aligned face crop; such a crop is only
+resized to the extraction size (area interpolation; a non-square image is stretched).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from jdfd_lib.datasets.folder import IMAGE_SUFFIXES
+from jdfd_lib.faces.video import VideoReadError
+
+
+def is_image(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a still image (by suffix, any case)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """The RGB uint8 (H, W, 3) pixels of an image file (grey and alpha images converted).
+
+    Raises:
+        VideoReadError: the file is missing, empty or does not decode as an image (so that
+            prepare lists it among the failures, as an unreadable video).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(f"{path}: image file not found")
+    if path.stat().st_size == 0:
+        raise VideoReadError(f"{path}: zero-byte file; expected an image")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise VideoReadError(f"{path}: cannot be decoded as an image (corrupt or unsupported)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def resize_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """An already aligned face crop at ``size`` x ``size`` (``cv2.INTER_AREA``)."""
+    if image.shape[:2] == (size, size):
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)

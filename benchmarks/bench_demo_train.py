@@ -26,7 +26,7 @@ from jdfd_lib.core.config import TrainConfig, config_from_overrides
 from jdfd_lib.detectors.losses import joint_loss
 from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.training.data import CropDataset
-from jdfd_lib.training.train import make_optimizer
+from jdfd_lib.training.loop import make_optimizer
 
 BEFORE = dict(encoder="legacy_xception", batch_size=4, decoder_channels=(256, 128, 64, 32))
 

@@ -27,8 +27,8 @@ from jdfd_lib.core.config import config_from_overrides
 from jdfd_lib.detectors.losses import joint_loss
 from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.training.data import CropDataset
+from jdfd_lib.training.loop import make_optimizer
 from jdfd_lib.training.runtime import Runtime, resolve_device, seed_worker
-from jdfd_lib.training.train import make_optimizer
 
 
 def write_crops(folder: Path, n: int, size: int) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from jdfd_lib.core.config import config_from_overrides
 from jdfd_lib.detectors.losses import joint_loss, masked_cross_entropy
 from jdfd_lib.detectors.registry import create_detector
-from jdfd_lib.training.train import make_optimizer
+from jdfd_lib.training.loop import make_optimizer
 
 
 def _batch(seed: int = 0, b: int = 4, size: int = 8):

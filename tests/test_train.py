@@ -30,7 +30,8 @@ from jdfd_lib.training.data import (
     load_split,
     training_frames,
 )
-from jdfd_lib.training.train import make_optimizer, make_scheduler, train
+from jdfd_lib.training.loop import make_optimizer, make_scheduler
+from jdfd_lib.training.train import train
 
 SIZE = 32  # crop and network size of these tests (the smallest Xception accepts)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PROFILES = ("paper", "demo")
+OPTIMIZERS = ("sgd", "adam")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns;
 # they are ignored when a saved run's config is compared with a requested one.
 RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device")
@@ -51,7 +52,9 @@ class TrainConfig:
     batch_size: int = 4  # images per step (Sec. 4.2: 4)
     lr_autoencoder: float = 0.005  # SGD lr of encoder (+ projection) and decoder (Sec. 4.2)
     lr_classifier: float = 0.0004  # SGD lr of the classifier (Sec. 4.2)
+    optimizer: str = "sgd"  # "sgd" (Sec. 4.2: SGD) | "adam" (another detector's own recipe)
     momentum: float = 0.9  # SGD momentum; not stated in the paper
+    adam_betas: tuple[float, ...] = (0.9, 0.999)  # Adam's (beta1, beta2); only with "adam"
     weight_decay: float = 0.0  # SGD L2 penalty; not stated in the paper
     lr_step_size: int = 5  # StepLR step, in epochs (Sec. 4.2: 5)
     lr_gamma: float = 0.8  # StepLR factor (Sec. 4.2: "80% descending rate")
@@ -68,6 +71,11 @@ class TrainConfig:
     # layer to 3 channels (another doubling); 6 widths -> 256 px, resized to image_size
     decoder_channels: tuple[int, ...] = (512, 256, 128, 64, 32, 16)
     classifier_hidden: tuple[int, ...] = (512,)  # hidden fc widths before the 2 logits
+
+    # --- LAE (jdfd_lib/detectors/lae.py; Du et al. 2020), ignored by other detectors ---
+
+    # --- Exposing the Deception (jdfd_lib/detectors/exposing.py; Ba et al. 2024), ignored by
+    #     other detectors ---
 
     # --- data ---
     hflip: bool = True  # random horizontal flip of training crops (p = 0.5); not stated
@@ -90,6 +98,7 @@ class TrainConfig:
         self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         self.classifier_hidden = tuple(int(c) for c in self.classifier_hidden)
         self.unlabeled_datasets = tuple(str(d) for d in self.unlabeled_datasets)
+        self.adam_betas = tuple(float(b) for b in self.adam_betas)
         self.validate()
 
     def validate(self) -> None:
@@ -104,6 +113,9 @@ class TrainConfig:
             (len(set(self.unlabeled_datasets)) == len(self.unlabeled_datasets),
              "unlabeled_datasets must not repeat a dataset"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+            (len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
+             "adam_betas must be two numbers in [0, 1)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (self.image_size >= 32, "image_size must be >= 32 (Xception reduces by 32)"),
             (len(self.decoder_channels) >= 1, "decoder_channels needs at least one width"),

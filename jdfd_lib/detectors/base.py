@@ -9,6 +9,10 @@ detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A de
   ``mean`` and ``std`` at ``pretrained_cfg["input_size"]`` (3, S, S); any extra per-image
   input it needs (e.g. a manipulation mask) is named in :attr:`Detector.extra_inputs` and
   passed as keyword arguments of the same batch size.
+- **Targets**: per-image training targets the loss needs besides the label (e.g. a forgery
+  mask) are named in :attr:`Detector.targets`; the trainer delivers them in
+  ``Batch.extras`` (``mask``: (B, 1, H, W) float in [0, 1], ``has_mask``: (B,) bool, False
+  where an image has no mask or may not use it) and refuses training data that lacks them.
 - **Output** of ``forward``: a dict holding at least ``logits`` (B, 2), ordered (real, fake);
   a detector with :attr:`Detector.reconstructs` also returns ``recon`` (B, 3, H, W) in the
   normalised input space. Other entries (latent codes, masks, ...) are free.
@@ -20,6 +24,10 @@ detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A de
   unlabelled: their label must not enter a supervised term).
 - **Parameters**: :meth:`Detector.param_groups` lists the optimiser's groups, each
   ``{"name", "params", "lr"}``, every trainable parameter in exactly one group.
+- **Profiles**: :attr:`Detector.profiles` holds the detector's own recipe per profile (its
+  paper's backbone, optimiser, input size, ...): ``TrainConfig`` values laid over the
+  profile's and under the user's overrides by
+  :func:`jdfd_lib.detectors.registry.detector_config`.
 - **Provenance**: the registry sets :attr:`Detector.name`; checkpoints save the config, so a
   detector is rebuilt from a checkpoint alone.
 """
@@ -62,6 +70,9 @@ class Detector(nn.Module, ABC):
         name: the registry key (set by :func:`jdfd_lib.detectors.registry.register_detector`).
         reconstructs: ``forward`` returns ``recon``, the rebuilt input.
         extra_inputs: names of the extra per-image inputs ``forward`` needs (none for JDFD).
+        targets: names of the per-image training targets ``loss`` reads from
+            ``Batch.extras`` besides the label (none for JDFD; ``("mask",)`` for LAE).
+        profiles: profile name -> ``TrainConfig`` values of this detector's own recipe.
         pretrained_cfg: ``mean``, ``std`` (per channel) and ``input_size`` (3, S, S) of the
             inputs, as timm's models carry them.
     """
@@ -69,6 +80,8 @@ class Detector(nn.Module, ABC):
     name: ClassVar[str] = ""
     reconstructs: ClassVar[bool] = False
     extra_inputs: ClassVar[tuple[str, ...]] = ()
+    targets: ClassVar[tuple[str, ...]] = ()
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {}
     pretrained_cfg: dict[str, Any]
 
     @classmethod

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
-from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.config import TrainConfig, config_from_overrides
 from jdfd_lib.core.errors import UserError, option
 from jdfd_lib.detectors.base import Detector
 
@@ -69,6 +70,24 @@ def detector_class(name: str) -> type[Detector]:
 def create_detector(cfg: TrainConfig) -> Detector:
     """Build the detector named by ``cfg.variant`` from the config."""
     return detector_class(cfg.variant).from_config(cfg)
+
+
+def detector_config(profile: str, **overrides: Any) -> TrainConfig:
+    """A profile's config for one detector: the profile's values, then the detector's own
+    recipe for that profile (:attr:`Detector.profiles`), then ``overrides``.
+
+    Args:
+        profile: ``paper`` or ``demo``.
+        **overrides: ``TrainConfig`` fields; ``variant`` names the detector (default: the
+            profile's, ``jdfd``).
+
+    Raises:
+        UserError: no detector of that name.
+        ValueError: an override names no field, or a bad value.
+    """
+    variant = overrides.get("variant", TrainConfig.variant)
+    own = detector_class(variant).profiles.get(profile, {})
+    return config_from_overrides(profile, **{**own, **overrides})
 
 
 def unregister_detector(name: str) -> None:

@@ -163,9 +163,9 @@ def reconstruction_figure(checkpoint: str | os.PathLike, faces_root: str | os.Pa
 
 def default_run_name(profile: str, train_dataset: str, variant: str = "jdfd") -> str:
     """The run name of a profile's run without unlabelled data and with the default seed."""
-    from jdfd_lib.core.config import config_from_overrides
+    from jdfd_lib.detectors.registry import detector_config
 
-    return config_from_overrides(profile, train_dataset=train_dataset, variant=variant).run_name
+    return detector_config(profile, train_dataset=train_dataset, variant=variant).run_name
 
 
 def video_scores(scores: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.detectors.registry import detector_config
 from jdfd_lib.evaluation.evaluate import evaluate
 from jdfd_lib.reporting import report
 
@@ -68,7 +68,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         for train_set in train_sets:
             for variant in variants:
                 for ratio in ratios:
-                    cfg = config_from_overrides(
+                    cfg = detector_config(
                         profile, train_dataset=train_set, variant=variant,
                         unlabeled_ratio=ratio, seed=int(seed), faces_root=str(paths.faces),
                         out_dir=str(paths.runs),

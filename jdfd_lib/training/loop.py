@@ -1,0 +1,123 @@
+"""The epoch loop of ``train`` (paper Sec. 4.2): optimiser, scheduler, loaders, one training
+pass and one validation pass, for any registered detector.
+
+The optimiser is SGD (the paper's: two parameter groups, autoencoder lr 0.005 and classifier lr
+0.0004, momentum and weight decay from the config) or Adam (``TrainConfig.optimizer``, for a
+detector whose own recipe uses it); every group keeps its own learning rate. StepLR(step 5,
+factor 0.8) is stepped once per epoch. A batch reaches the detector's loss as a
+:class:`~jdfd_lib.detectors.base.Batch`; the model sees ``x`` and the detector's
+``extra_inputs``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader
+
+from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.progress import progress_bar
+from jdfd_lib.detectors.base import Batch, Detector
+from jdfd_lib.training.data import CropDataset, EpochSampler, training_frames
+from jdfd_lib.training.runtime import Runtime, seed_worker
+
+
+def make_optimizer(model: Detector, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (or Adam, ``cfg.optimizer``) over the detector's parameter groups, each at its own
+    learning rate (JDFD, Sec. 4.2: group 0 = autoencoder at ``lr_autoencoder``, group 1 =
+    classifier at ``lr_classifier``)."""
+    groups = model.param_groups(cfg)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=groups[0]["lr"], betas=tuple(cfg.adam_betas),
+                                weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay)
+
+
+def _detector(model: torch.nn.Module) -> Detector:
+    """The detector inside a DistributedDataParallel wrapper (or the model itself)."""
+    return getattr(model, "module", model)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig
+                   ) -> torch.optim.lr_scheduler.StepLR:
+    """StepLR(step_size, gamma), stepped once per epoch (Sec. 4.2: 5 and 0.8)."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step_size, cfg.lr_gamma)
+
+
+def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
+                 ) -> tuple[DataLoader, DataLoader, EpochSampler, torch.Generator]:
+    """Train loader (balanced, flipped, sharded) and val loader over the run's crops."""
+    train_rows, val_rows = training_frames(cfg.faces_root, cfg.train_dataset,
+                                           cfg.unlabeled_ratio, cfg.seed,
+                                           cfg.max_frames_per_video, cfg.unlabeled_datasets)
+    if len(train_rows) < cfg.batch_size * rt.world_size:
+        raise ValueError(f"{cfg.faces_root}/{cfg.train_dataset}: {len(train_rows)} train crops "
+                         f"are fewer than one batch ({cfg.batch_size} x {rt.world_size})")
+    pc = model.pretrained_cfg
+    train_set = CropDataset(train_rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip)
+    val_set = CropDataset(val_rows, cfg.image_size, pc["mean"], pc["std"])
+    sampler = EpochSampler(train_set.labels, cfg.seed, cfg.balance_classes, rt.world_size,
+                           rt.rank, cfg.samples_per_epoch)
+    generator = torch.Generator()  # reseeded every epoch: worker seeds depend on the epoch only
+    common = dict(num_workers=cfg.num_workers, pin_memory=rt.device.type == "cuda",
+                  worker_init_fn=seed_worker, persistent_workers=cfg.num_workers > 0)
+    # drop_last: a last batch of one image would break BatchNorm in training mode
+    train_loader = DataLoader(train_set, cfg.batch_size, sampler=sampler, drop_last=True,
+                              generator=generator, **common)
+    val_loader = DataLoader(val_set, cfg.batch_size, shuffle=False,
+                            generator=torch.Generator().manual_seed(cfg.seed), **common)
+    return train_loader, val_loader, sampler, generator
+
+
+def _to_device(batch, rt: Runtime) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    x, y, labelled = (t.to(rt.device, non_blocking=True) for t in batch)
+    if rt.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y, labelled
+
+
+def _autocast(rt: Runtime):
+    return torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.amp)
+
+
+def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    cfg: TrainConfig, rt: Runtime, desc: str, progress: bool) -> dict[str, float]:
+    """One pass of the detector's loss (JDFD: Eq. 3); returns the mean of each loss term
+    (``loss`` for the total, then the detector's other terms: JDFD's ``ce`` and ``rec``)."""
+    model.train()
+    sums: dict[str, float] = {}
+    bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
+    for batch in bar:
+        x, y, labelled = _to_device(batch, rt)
+        with _autocast(rt):
+            out = model(x)
+        losses = _detector(model).loss(out, Batch(x, y, labelled), cfg)
+        optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        optimizer.step()
+        for name, value in losses.items():
+            key = "loss" if name == "total" else name
+            sums[key] = sums.get(key, 0.0) + float(value.detach())
+        bar.set_postfix(loss=f"{float(losses['total'].detach()):.4f}")
+    return {k: v / max(len(loader), 1) for k, v in sums.items()}
+
+
+@torch.inference_mode()
+def validate(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
+             rt: Runtime) -> dict[str, float]:
+    """Val loss (the detector's, all labels visible) and frame AUC of its fake score."""
+    model.eval()
+    scores, labels, total, n = [], [], 0.0, 0
+    for batch in loader:
+        x, y, labelled = _to_device(batch, rt)
+        with _autocast(rt):
+            out = model(x)
+        loss = _detector(model).loss(out, Batch(x, y, labelled), cfg)
+        total += float(loss["total"]) * len(x)
+        n += len(x)
+        scores.append(_detector(model).fake_score(out).cpu().numpy())
+        labels.append(y.cpu().numpy())
+    return {"val_loss": total / n,
+            "val_auc": float(roc_auc_score(np.concatenate(labels), np.concatenate(scores)))}

@@ -15,6 +15,7 @@ from jdfd_lib.detectors.jdfd import JDFD
 from jdfd_lib.detectors.registry import (
     create_detector,
     detector_class,
+    detector_config,
     list_detectors,
     register_detector,
     unregister_detector,
@@ -32,8 +33,7 @@ def _small(**kw) -> JDFD:
 # ----------------------------------------------------------------- the contract, per detector
 @pytest.mark.parametrize("name", list_detectors())
 def test_detector_honours_the_contract(name: str) -> None:
-    cfg = config_from_overrides("demo", variant=name, image_size=SIZE,
-                                decoder_channels=(32, 16, 8))
+    cfg = detector_config("demo", variant=name, image_size=SIZE, decoder_channels=(32, 16, 8))
     model = create_detector(cfg).train()
     assert isinstance(model, Detector) and model.name == name == cfg.variant
     pc = model.pretrained_cfg
@@ -63,10 +63,11 @@ def test_detector_honours_the_contract(name: str) -> None:
 def test_unknown_detector_lists_the_registered_ones(tmp_path) -> None:
     from jdfd_lib.training.train import train
 
-    with pytest.raises(UserError, match="no detector named 'lae'.*baseline, jdfd"):
-        detector_class("lae")
-    cfg = config_from_overrides("demo", variant="lae", out_dir=str(tmp_path / "runs"))
-    with pytest.raises(UserError, match="variant: no detector named 'lae'"):
+    with pytest.raises(UserError, match="no detector named 'nosuch'.*baseline, exposing, jdfd, "
+                                        "lae"):
+        detector_class("nosuch")
+    cfg = config_from_overrides("demo", variant="nosuch", out_dir=str(tmp_path / "runs"))
+    with pytest.raises(UserError, match="variant: no detector named 'nosuch'"):
         train(cfg, progress=False)  # refused before the run folder is made
     assert not (tmp_path / "runs").exists()
 

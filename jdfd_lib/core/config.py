@@ -73,9 +73,47 @@ class TrainConfig:
     classifier_hidden: tuple[int, ...] = (512,)  # hidden fc widths before the 2 logits
 
     # --- LAE (jdfd_lib/detectors/lae.py; Du et al. 2020), ignored by other detectors ---
+    # The paper states the parts (U-net-like autoencoder, VGG-16 perceptual and DCGAN
+    # adversarial terms, mask-regularised interpretation, masks for < 3 % of the training
+    # images picked by active learning) but no sizes or weights: every value is ours.
+    lae_base_channels: int = 32  # U-net width at the first level, doubled per level
+    lae_depth: int = 4  # stride-2 encoder levels (bottleneck at 1/16 of the input side)
+    lae_latent_channels: int = 128  # bottleneck channels: first half real, second half fake
+    lae_skip_connections: bool = True  # U-net skips at every level but the top one
+    lae_act_weight: float = 1.0  # activation (classification) loss
+    lae_rec_weight: float = 1.0  # L1 reconstruction loss
+    lae_perceptual_weight: float = 0.1  # VGG-16 relu3_3 feature loss; 0 turns it off
+    lae_vgg_weights: str | None = None  # local vgg16 state dict; None = torchvision download
+    lae_adversarial_weight: float = 0.01  # generator's adversarial term (DCGAN critic)
+    lae_interpretation_weight: float = 1.0  # L1 of interpretation map vs forgery mask
+    lae_mask_budget: float = 0.03  # share of training images whose mask may be used (< 3 %)
+    lae_select_every: int = 1  # epochs between active-learning rounds
 
     # --- Exposing the Deception (jdfd_lib/detectors/exposing.py; Ba et al. 2024), ignored by
     #     other detectors ---
+    # Defaults are the official code's (github.com/QingyuLiu/Exposing-the-Deception); the paper
+    # leaves them open.
+    exposing_num_blocks: int = 4  # Local Information Blocks: separate backbones, each on the
+    #   whole face (official parameters.py --num_LIBs 4; models/MI_Net.py); >= 2
+    exposing_backbone: str = "resnet34.tv_in1k"  # timm name of every block's backbone: ResNet-34
+    #   with torchvision's ImageNet weights (official parameters.py --model resnet ->
+    #   models/MI_Net.py resnet34(pretrained=True), models/resnet.py's torchvision URL)
+    exposing_dropout: float = 0.5  # dropout of the fusion MLP and before the fused head
+    #   (official models/MI_Net.py, ChannelCompress and MI_Net.linear)
+    exposing_temperature: float = 1.5  # T of the softened predictions softmax(logits / T) in
+    #   both information losses (official parameters.py --temperature 1.5)
+    exposing_global_loss: bool = True  # Global Information Loss and the CE of the head on all
+    #   blocks' features (official parameters.py --gil_loss True)
+    exposing_local_loss: bool = True  # Local Information Loss and the CE of the leave-one-
+    #   block-out heads (official parameters.py --lil_loss True)
+    exposing_uncertainty_weights: bool = True  # learn the balance of the loss terms as
+    #   uncertainty weights (official --balance_loss_method auto); False: the fixed weights below
+    exposing_weight_ce: float = 1.0  # fixed weight of the cross-entropy terms (official
+    #   --scales [1,2,10], first entry; used with exposing_uncertainty_weights=False)
+    exposing_weight_global: float = 2.0  # fixed weight of the Global Information Loss (--scales
+    #   second entry: the order in which losses/mi_loss.py returns the terms)
+    exposing_weight_local: float = 10.0  # fixed weight of the Local Information Loss (--scales
+    #   third entry)
 
     # --- data ---
     hflip: bool = True  # random horizontal flip of training crops (p = 0.5); not stated
@@ -114,6 +152,8 @@ class TrainConfig:
              "unlabeled_datasets must not repeat a dataset"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+            (0.0 <= self.lae_mask_budget <= 1.0 and self.lae_select_every >= 1,
+             "lae_mask_budget must be in [0, 1] and lae_select_every >= 1"),
             (len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
              "adam_betas must be two numbers in [0, 1)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),

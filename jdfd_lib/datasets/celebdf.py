@@ -6,7 +6,9 @@ carved from the non-test videos by a seeded, identity-grouped rule (settings opt
 ``jdfd_split.json``: ``{"val_fraction": .., "seed": ..}``; the demo data writes one).
 Identity = the target identity (``id{t}`` of ``id{t}_NNNN`` and ``id{t}_id{s}_NNNN``;
 ``YouTube-real``: the video). The official test list shares identities with the other
-videos, so only train and val are kept identity-disjoint.
+videos, so only train and val are kept identity-disjoint. A fake ``id{t}_id{s}_NNNN`` is
+target ``id{t}``'s video ``Celeb-real/id{t}_NNNN`` with ``id{s}``'s face: its record's
+``source`` (Celeb-DF ships no masks; they can be derived from it, :mod:`jdfd_lib.faces.masks`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ CELEBDF_VAL_FRACTION = 0.1
 CELEBDF_SPLIT_FILE = "jdfd_split.json"
 
 _REAL_NAME = re.compile(r"^(id\d+)_\d+$")
-_FAKE_NAME = re.compile(r"^(id\d+)_id\d+_\d+$")
+_FAKE_NAME = re.compile(r"^(id\d+)_id\d+_(\d+)$")
 
 
 def read_celebdf_test_list(root: Path, real: Sequence[str], fake: str) -> tuple[Path, list[str]]:
@@ -84,6 +86,12 @@ def _identity(method: str, video: str) -> str:
     return match.group(1) if match else f"{method}/{video}"
 
 
+def _source(method: str, video: str, real: dict[str, Path]) -> Path | None:
+    """The Celeb-real video a Celeb-synthesis fake ``id{t}_id{s}_NNNN`` was made on."""
+    match = _FAKE_NAME.match(video) if method == CELEBDF_FAKE else None
+    return real.get(f"{match.group(1)}_{match.group(2)}") if match else None
+
+
 def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
                  seed: int | None = None, allow_missing: bool = False) -> VideoList:
     """List Celeb-DF v2 videos: the official test list, and train/val from the rest.
@@ -123,9 +131,11 @@ def list_celebdf(root: str | os.PathLike, val_fraction: float | None = None,
     for _, _, identity, is_test in rows:
         counts[identity] += not is_test
     val_ids = carve_val([i for i, c in counts.items() if c], counts, val_fraction, seed)
+    real = {p.stem: p for p in folders[CELEBDF_REAL[0]]}
     records = [
         VideoRecord("celebdf", method, path.stem, path, int(method == CELEBDF_FAKE),
-                    "test" if is_test else ("val" if identity in val_ids else "train"), identity)
+                    "test" if is_test else ("val" if identity in val_ids else "train"), identity,
+                    source=_source(method, path.stem, real))
         for method, path, identity, is_test in rows
     ]
     return finish(records, absent, identity_splits=SPEC.identity_splits)

@@ -14,6 +14,10 @@ DFD is usually a test set only: by default every video is in the ``test`` split
 its two actors when both were drawn into the same split and is left out (with a warning
 counting them) when they were not, so no split shows a face that another split holds. The
 identity of a video is its (target) actor. Same ``compression`` option as FF++.
+
+A fake ``TT_SS__<scene>__<ID>`` is made on the real ``TT__<scene>``: its record's ``source``
+when present; its ``mask`` is the mask video DFD ships beside FF++'s,
+``manipulated_sequences/DeepFakeDetection/masks/videos/<name>.mp4``, when downloaded.
 """
 
 from __future__ import annotations
@@ -105,11 +109,23 @@ def list_dfd(root: str | os.PathLike, compression: str = "c23", dfd_split: str =
                 dropped.append(path)
                 continue
             records.append(VideoRecord("dfd", method, path.stem, path, int(method == DFD_FAKE),
-                                       splits.pop(), names[0]))
+                                       splits.pop(), names[0],
+                                       **_mask_and_source(root, method, path, folders)))
     if dropped:
         warnings.warn(f"{root}: {len(dropped)} DFD fakes join actors of two splits and are "
                       f"left out (first: {dropped[0].name})", stacklevel=2)
     return finish(records)
+
+
+def _mask_and_source(root: Path, method: str, path: Path, folders: dict[str, Path]) -> dict:
+    """A fake's ``mask`` and ``source`` (the real ``TT__<scene>``), each if present."""
+    if method != DFD_FAKE:
+        return {}
+    target, _, scene, _ = _FAKE_NAME.match(path.stem).groups()
+    mask = root / "manipulated_sequences" / DFD_FAKE / "masks" / "videos" / path.name
+    source = folders[DFD_REAL] / f"{target}__{scene}{path.suffix}"
+    return {"mask": mask if mask.is_file() else None,
+            "source": source if source.is_file() else None}
 
 
 SPEC = register_dataset(DatasetSpec(

@@ -9,7 +9,9 @@ Test sets beyond the paper's three (Sec. 4.1), as DeepfakeBench arranges them:
   part may be absent (DFDC is mostly used as a test set). A group is an original and every
   fake made from it; validation is carved from the training parts by a seeded rule over
   whole groups (:func:`jdfd_lib.datasets.splits.carve_val`, share ``val_fraction``,
-  default :data:`DFDC_VAL_FRACTION`), the test set is the official one.
+  default :data:`DFDC_VAL_FRACTION`), the test set is the official one. A training fake's
+  ``original``, when present beside it, is its record's ``source`` (DFDC ships no masks;
+  :mod:`jdfd_lib.faces.masks` derives them); the test set names no originals.
 - ``DFDCP/`` (the preview's ``dfdc_preview_set``): ``dataset.json`` mapping relative paths
   (``original_videos/<target>/...mp4``, ``method_A/...``, ``method_B/...``) to ``{"label":
   "real" | "fake", "set": "train" | "test", "target_id": .., ...}``. Groups are target ids;
@@ -185,9 +187,18 @@ def list_dfdc(root: str | os.PathLike, val_fraction: float = DFDC_VAL_FRACTION,
                            "beside it", allow_missing)
     val = _carve(rows, val_fraction, seed)
     records = [VideoRecord("dfdc", ("real", "fake")[label], path.stem, path, label,
-                           "val" if split == "train" and group in val else split, group)
+                           "val" if split == "train" and group in val else split, group,
+                           source=_original(path, label, group, split))
                for path, label, group, split in rows]
     return finish(_unique(records), missing)
+
+
+def _original(path: Path, label: int, group: str, split: str) -> Path | None:
+    """A training fake's original (its group, in the same part folder), if present."""
+    if label != 1 or split != "train":  # the test set names no originals
+        return None
+    original = path.with_name(f"{group}{path.suffix}")
+    return original if original.is_file() else None
 
 
 def _carve(rows: list[tuple[Path, int, str, str]], val_fraction: float, seed: int) -> set[str]:

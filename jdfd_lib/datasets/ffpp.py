@@ -5,6 +5,13 @@
 and NeuralTextures; the official pair lists ``splits/{train,val,test}.json`` (or at the root).
 A pair ``[a, b]`` implies the originals ``a`` and ``b`` and, per manipulation, ``a_b`` and
 ``b_a``; identity = the pair, so a fake shares its split with both of its sources.
+
+Fakes are named ``<target>_<source>``: ``a_b`` shows the frames of original ``a`` (the target,
+whose face is replaced or re-enacted) with ``b``'s face or expression, frame for frame (FF++'s
+download script lists each pair's fakes as ``a_b`` and ``b_a``; dfd.py's ``TT_SS`` names follow
+the same order). A fake's record therefore has ``source`` = original ``a``, and ``mask`` = the
+mask video FF++ ships for the four methods, ``manipulated_sequences/<Method>/masks/videos/
+a_b.mp4``, when it was downloaded (``-t masks``; not per compression).
 """
 
 from __future__ import annotations
@@ -119,6 +126,7 @@ def list_ffpp(root: str | os.PathLike, compression: str = "c23",
                                                    in found.items()}, FFPP_ORIGINAL),
                           root, expected, allow_missing)
     records, unlisted = [], []
+    originals = {p.stem: p for p in found[FFPP_ORIGINAL]}
     for method, paths in found.items():
         for path in paths:
             if path.stem not in split_of:
@@ -126,11 +134,22 @@ def list_ffpp(root: str | os.PathLike, compression: str = "c23",
                 continue
             split, identity = split_of[path.stem]
             records.append(VideoRecord("ffpp", method, path.stem, path,
-                                       int(method != FFPP_ORIGINAL), split, identity))
+                                       int(method != FFPP_ORIGINAL), split, identity,
+                                       **_mask_and_source(root, method, path.stem, originals)))
     if unlisted:
         warnings.warn(f"{root}: {len(unlisted)} FF++ videos are in no official split and are "
                       f"left out (first: {unlisted[0]})", stacklevel=2)
     return finish(records, absent)
+
+
+def _mask_and_source(root: Path, method: str, video: str, originals: dict[str, Path]) -> dict:
+    """A fake's ``mask`` (its mask video, if present) and ``source`` (its target original,
+    if present); nothing for an original."""
+    if method == FFPP_ORIGINAL:
+        return {}
+    mask = root / "manipulated_sequences" / method / "masks" / "videos" / f"{video}.mp4"
+    return {"mask": mask if mask.is_file() else None,
+            "source": originals.get(video.split("_")[0])}
 
 
 SPEC = register_dataset(DatasetSpec(

@@ -4,6 +4,9 @@ A reader (one module per dataset, registered in :mod:`jdfd_lib.datasets.registry
 videos of its dataset as :class:`VideoRecord` rows: a label (0 real, 1 fake), a split
 ("train" | "val" | "test") and an identity key grouping the videos that must share a split
 (a fake with its source, a person's videos). :func:`finish` sorts them and refuses overlaps.
+Where the dataset tells, a fake also names its manipulation mask video (FF++ ships them) and
+its pristine source: the video whose frames were manipulated, frame for frame (FF++'s and DFD's
+*target*, DFDC's ``original``), from which a mask can be derived (:mod:`jdfd_lib.faces.masks`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class VideoRecord:
     split: str  # "train" | "val" | "test"
     identity: str  # videos sharing this key must share a split
     aligned: bool = False  # a face image that is already an aligned crop: no detection
+    mask: Path | None = None  # a fake's manipulation-mask video (white = manipulated), if shipped
+    source: Path | None = None  # a fake's pristine video: same frames before the manipulation
 
 
 class VideoList(list):

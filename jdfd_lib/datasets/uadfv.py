@@ -4,7 +4,8 @@
 seeded video-level split (shares :data:`UADFV_FRACTIONS`) is drawn once and kept in a JSON
 split file: a ``jdfd_split.json`` shipped in the dataset folder is read (never written);
 otherwise ``prepare`` draws into ``<out>/uadfv_split.json``. Identity = the real video id, so
-a real video and its fake share a split.
+a real video and its fake share a split. A fake ``NNNN_fake`` is ``real/NNNN`` with another
+face: its record's ``source`` (UADFV ships no masks; :mod:`jdfd_lib.faces.masks` derives them).
 """
 
 from __future__ import annotations
@@ -67,12 +68,13 @@ def list_uadfv(root: str | os.PathLike, split_file: str | os.PathLike | None = N
     absent = check_absent({path or f"the split drawn from {root}": absent}, root,
                           "each id of the split as real/ID.mp4 and fake/ID_fake.mp4",
                           allow_missing)
-    records = []
+    records, real_of = [], {p.stem: p for p in real}
     for method, paths in (("real", real), ("fake", fake)):
         for video in paths:
             identity = video.stem.removesuffix("_fake")
             records.append(VideoRecord("uadfv", method, video.stem, video,
-                                       int(method == "fake"), split_of[identity], identity))
+                                       int(method == "fake"), split_of[identity], identity,
+                                       source=real_of.get(identity) if method == "fake" else None))
     return finish(records, absent)
 
 

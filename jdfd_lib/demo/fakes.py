@@ -14,6 +14,11 @@ real datasets so that cross-dataset evaluation (paper Table 2) measures a real s
 - Celeb-DF v2: ``celebdf_swap``: Lab mean/std colour-corrected swap, feathered mask, small
   frame-to-frame jitter of mask and colour (temporal flicker).
 
+Each function returns the fake and its alpha: the (H, W) float32 weight in 0..1 of the
+manipulated content at every pixel (the blending masks it painted with; for Face2Face also the
+warped triangles). :func:`true_mask` makes it the binary mask the demo writes in FF++'s
+``masks/videos`` layout (:mod:`jdfd_lib.demo.generate`).
+
 All images are (H, W, 3) float32 BGR in 0..1; landmarks (68, 2) pixels in dlib's order.
 """
 
@@ -27,6 +32,14 @@ import numpy as np
 from jdfd_lib.datasets.ffpp import FFPP_METHODS
 
 JAW, BROWS, MOUTH = slice(0, 17), slice(17, 27), slice(48, 68)
+# The alpha above which a pixel counts as manipulated in the true mask: where the fake's
+# content weighs at least as much as the pristine frame's.
+MASK_ALPHA = 0.5
+# A warped Face2Face triangle counts as manipulated when a corner moves this far (px): the
+# warp moves the whole face a little, and sub-pixel shifts change no visible pixel.
+WARP_MOVE_PX = 0.5
+
+Fake = tuple[np.ndarray, np.ndarray]  # (H, W, 3) fake image, (H, W) alpha in 0..1
 
 
 @dataclass(frozen=True)
@@ -164,10 +177,14 @@ def triangles(pts: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def warp_triangles(src: np.ndarray, src_pts: np.ndarray, dst: np.ndarray, dst_pts: np.ndarray,
-                   tris: np.ndarray) -> np.ndarray:
+                   tris: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarray:
     """Piecewise-affine warp: each triangle of ``src`` moved onto its ``dst_pts`` place.
 
     Triangles whose corners do not move are left as they are in ``dst``.
+
+    Args:
+        coverage: optional (H, W) float32, raised in place to the alpha of every triangle
+            whose corners move more than :data:`WARP_MOVE_PX` (where the warp repaints).
     """
     out = dst.copy()
     for t in tris:
@@ -187,6 +204,8 @@ def warp_triangles(src: np.ndarray, src_pts: np.ndarray, dst: np.ndarray, dst_pt
                            cv2.LINE_AA, 4)
         roi = out[y:y + h, x:x + w]
         roi[:] = composite(roi, patch, tri_m)
+        if coverage is not None and np.abs(s - d).max() > WARP_MOVE_PX:
+            np.maximum(coverage[y:y + h, x:x + w], tri_m, out=coverage[y:y + h, x:x + w])
     return out
 
 
@@ -198,26 +217,29 @@ def with_border(lm: np.ndarray, grow: float = 0.35) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- FF++
-def deepfakes(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
+def deepfakes(x: FakeInputs, cfg: FakeConfig) -> Fake:
     """Identity swap into the inner face: autoencoder-like blur and a colour mismatch."""
     region = inner_face(x.target_lm, cfg.inner_scale)
     face = lab_transfer(x.swapped, x.target, hull_mask(x.target.shape, region))
     face = squeeze(face, x.target_lm, cfg.ae_pixels) * x.gain
     mask = hull_mask(x.target.shape, region, cfg.feather * face_width(x.target_lm))
-    return composite(x.target, face, mask)
+    return composite(x.target, face, mask), mask
 
 
-def face2face(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
+def face2face(x: FakeInputs, cfg: FakeConfig) -> Fake:
     """Expression re-enactment: warp the target's mouth and eyes onto the source's expression."""
     src, dst = with_border(x.target_lm), with_border(x.reenacted_lm)
-    warped = warp_triangles(x.target, src, x.target, dst, triangles(dst, x.target.shape))
+    moved = np.zeros(x.target.shape[:2], np.float32)  # (H, W) alpha of the warped triangles
+    warped = warp_triangles(x.target, src, x.target, dst, triangles(dst, x.target.shape), moved)
     face = squeeze(warped, x.reenacted_lm, cfg.face2face_pixels)
     region = inner_face(x.reenacted_lm, cfg.inner_scale)
     mask = hull_mask(x.target.shape, region, cfg.feather * face_width(x.reenacted_lm))
-    return composite(warped, face, mask)
+    # the warp's moves inside the face outline (before or after): the chin follows the mouth
+    outline = hull_mask(x.target.shape, np.concatenate([x.target_lm[:27], x.reenacted_lm[:27]]))
+    return composite(warped, face, mask), np.maximum(mask, moved * outline)
 
 
-def faceswap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
+def faceswap(x: FakeInputs, cfg: FakeConfig) -> Fake:
     """Graphics swap: triangle warp of the source's own face, Poisson-blended into the target."""
     tris = triangles(x.target_lm, x.target.shape)
     warped = warp_triangles(x.source, x.source_lm, x.target, x.target_lm, tris)
@@ -226,11 +248,12 @@ def faceswap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
     bx, by, bw, bh = cv2.boundingRect(mask)
     centre = (bx + bw // 2, by + bh // 2)
+    alpha = mask.astype(np.float32) / 255  # Poisson blending changes the inside only
     out = cv2.seamlessClone(_u8(warped), _u8(x.target), mask, centre, cv2.NORMAL_CLONE)
-    return out.astype(np.float32) / 255
+    return out.astype(np.float32) / 255, alpha  # (seamlessClone erodes ``mask`` in place)
 
 
-def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
+def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> Fake:
     """Mouth re-rendering: the source's mouth motion, smoothed and texture-shifted."""
     k = 2 * int(3 * cfg.mouth_blur) + 1
     mouth = squeeze(x.reenacted, x.reenacted_lm, cfg.neuraltextures_pixels)
@@ -242,7 +265,7 @@ def neuraltextures(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     region = np.concatenate([lm[MOUTH], lm[[5, 6, 7, 8, 9, 10, 11]], lm[[31, 35]]])
     c = region.mean(0)
     mask = hull_mask(x.target.shape, c + 1.25 * (region - c), 0.05 * w)
-    return composite(x.target, mouth, mask)
+    return composite(x.target, mouth, mask), mask
 
 
 # FF++ method (datasets.ffpp.FFPP_METHODS, in its order) -> its demo manipulation
@@ -254,7 +277,7 @@ NEEDS = {"Deepfakes": ("swapped",), "Face2Face": ("reenacted",), "FaceSwap": ("s
 
 
 # ----------------------------------------------------------------------------- UADFV, Celeb-DF
-def uadfv_swap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
+def uadfv_swap(x: FakeInputs, cfg: FakeConfig) -> Fake:
     """Low-resolution swap with an uncorrected colour and a visible elliptic boundary."""
     pts = inner_face(x.target_lm).astype(np.float32)
     corrected = lab_transfer(x.swapped, x.target, hull_mask(x.target.shape, pts))
@@ -264,7 +287,8 @@ def uadfv_swap(x: FakeInputs, cfg: FakeConfig) -> np.ndarray:
     mask = np.zeros(x.target.shape[:2], np.float32)
     cv2.ellipse(mask, (int(cx), int(cy)), (int(a * 0.47), int(b * 0.47)), angle, 0, 360, 1.0, -1,
                 cv2.LINE_AA)
-    return composite(x.target, face, _soften(mask, cfg.uadfv_edge))
+    mask = _soften(mask, cfg.uadfv_edge)
+    return composite(x.target, face, mask), mask
 
 
 def lab_transfer(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -277,7 +301,7 @@ def lab_transfer(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarr
     return np.clip(cv2.cvtColor(out.astype(np.float32), cv2.COLOR_Lab2BGR), 0, 1)
 
 
-def celebdf_swap(x: FakeInputs, cfg: FakeConfig, rng: np.random.Generator) -> np.ndarray:
+def celebdf_swap(x: FakeInputs, cfg: FakeConfig, rng: np.random.Generator) -> Fake:
     """Colour-corrected swap with a feathered mask that flickers slightly from frame to frame."""
     lm = x.target_lm
     pts = inner_face(lm, cfg.inner_scale * (1 + rng.uniform(-1, 1) * cfg.celebdf_jitter))
@@ -286,7 +310,13 @@ def celebdf_swap(x: FakeInputs, cfg: FakeConfig, rng: np.random.Generator) -> np
     face = face * (1 + rng.uniform(-1, 1, 3).astype(np.float32) * cfg.celebdf_jitter)
     erode = int(cfg.celebdf_feather * face_width(lm))
     hard = cv2.erode(hard, np.ones((erode, erode), np.uint8))
-    return composite(x.target, face, _soften(hard, cfg.celebdf_feather * face_width(lm) / 2))
+    mask = _soften(hard, cfg.celebdf_feather * face_width(lm) / 2)
+    return composite(x.target, face, mask), mask
+
+
+def true_mask(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 mask, 255 where ``alpha`` >= :data:`MASK_ALPHA` (the manipulated pixels)."""
+    return np.where(alpha >= MASK_ALPHA, np.uint8(255), np.uint8(0))
 
 
 def _u8(img: np.ndarray) -> np.ndarray:

@@ -7,10 +7,19 @@ renders procedural talking faces (:mod:`jdfd_lib.demo.render`), makes each datas
 video and its fakes share identity, motion, background and sensor noise, so only the manipulation
 separates them.
 
+The FF++ fakes come with their exact manipulation masks in FF++'s layout
+(``manipulated_sequences/<Method>/masks/videos/<target>_<source>.mp4``): each manipulation
+returns the alpha it painted with, and the mask is where that alpha is at least one half
+(:func:`jdfd_lib.demo.fakes.true_mask`), white on black, H.264 like the videos (a binary mask
+survives it: read back and thresholded at 127, no pixel flips). The other datasets ship no masks
+and neither does their demo (their masks are derived: :mod:`jdfd_lib.faces.masks`).
+
 The run is deterministic for a seed (byte-identical videos) and resumable: videos appear
 under their final names only when complete, finished jobs are skipped on a rerun, and the
 marker ``.demo_data.json`` (written last) makes a repeated call with the same size and seed
-return at once; a different size or seed is refused unless ``overwrite=True``.
+return at once; a different size or seed is refused unless ``overwrite=True``. A marker
+without mask counts (demo data from before the masks) resumes the run: only the missing mask
+videos are written, every existing file stays as it is.
 
 ``extra`` (``--extra dfdc dfdcp dfd folder``) adds small copies of the other test sets'
 layouts (:mod:`jdfd_lib.demo.extra_layouts`); off by default, and then nothing changes.
@@ -82,7 +91,8 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
             ("dfdc", "dfdcp", "dfd", "folder"); recorded in the marker only when not empty.
 
     Returns:
-        Summary: size, seed, frames per video, videos per dataset and class, seconds taken.
+        Summary: size, seed, frames per video, videos per dataset and class, mask videos per
+        dataset and method, seconds taken.
 
     Raises:
         ValueError: unknown size or extra dataset, or workers < 1.
@@ -120,7 +130,7 @@ def generate_demo_data(out: str | os.PathLike, *, size: str = "small", seed: int
                 raise
     X.write_extra_images(out, preset, seed, jobs)
     summary = {**wanted, "frames_per_video": preset.n_frames, "videos": _count(jobs),
-               "seconds": round(time.perf_counter() - start, 2)}
+               "masks": _count_masks(jobs), "seconds": round(time.perf_counter() - start, 2)}
     write_text(out / MARKER, json.dumps(summary, indent=1))
     (out / STARTED).unlink(missing_ok=True)
     return summary
@@ -135,8 +145,8 @@ def _check_existing(out: Path, wanted: dict, overwrite: bool) -> dict | None:
             data = json.loads(path.read_text())
             previous = {"size": data.get("size"), "seed": data.get("seed"),
                         **({"extra": data["extra"]} if data.get("extra") else {})}
-            if previous == wanted:
-                return data if path == marker else None  # finished, or resume it
+            if previous == wanted:  # finished, or resume it (also to add missing masks)
+                return data if path == marker and "masks" in data else None
             break
     extra = {*wanted.get("extra", ()), *(previous or {}).get("extra", ())}
     folders = DATASET_FOLDERS + tuple(f for d in sorted(extra) for f in X.EXTRA_FOLDERS[d])
@@ -170,6 +180,16 @@ def _count(jobs: list[VideoJob]) -> dict[str, dict[str, int]]:
     return {d: dict(sorted(c.items())) for d, c in counts.items()}
 
 
+def _count_masks(jobs: list[VideoJob]) -> dict[str, dict[str, int]]:
+    """Mask videos per dataset and manipulation (only datasets that have some)."""
+    counts: dict[str, Counter] = {}
+    for j in jobs:
+        for f in j.fakes:
+            if f.mask is not None:
+                counts.setdefault(j.dataset, Counter())[f.method] += 1
+    return {d: dict(sorted(c.items())) for d, c in counts.items()}
+
+
 def _category(path: str) -> str:
     parts = path.split("/")
     if parts[0] == "FaceForensics++":
@@ -189,7 +209,8 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 def run_job(job: VideoJob, out: str, size: DemoSize, seed: int, cfg: F.FakeConfig,
             encode: EncodeConfig) -> list[str]:
-    """Render and encode one pristine video and its fakes; returns the paths written.
+    """Render and encode one pristine video, its fakes and their masks; returns the paths
+    written: those missing (a file already there is complete, its bytes the same).
 
     Every random draw comes from a generator keyed by the seed and the job's keys, so a job
     gives the same bytes in any process and in any order.
@@ -204,27 +225,48 @@ def run_job(job: VideoJob, out: str, size: DemoSize, seed: int, cfg: F.FakeConfi
         for i in range(len(job.fakes))]
     jitter = [_rng(seed, FAKE_STREAM + 1, *job.scene, i) for i in range(len(job.fakes))]
     noise_rng = _rng(seed, NOISE_STREAM, *job.scene)
-    paths = [Path(out) / p for p in job.outputs()]
+    paths = [Path(out) / p for p in job.outputs() if not (Path(out) / p).is_file()]
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:  # every writer commits on success, or discards its temp file
-        writers = [stack.enter_context(H264Writer(p, size.fps, encode)) for p in paths]
+        writers = _Writers(stack, out, paths, size.fps, encode)
         for i in range(size.n_frames):
             pose = pose_at(scene, i / size.fps)
             target, lm = render_frame(ident, scene, pose, bg)
             noise = size.noise * noise_rng.standard_normal(target.shape, dtype=np.float32)
-            writers[0].write(to_uint8(target + noise))
+            writers.write(job.path, to_uint8(target + noise))
             cache: dict = {}
             for k, src in enumerate(sources):
                 inputs = src.inputs(ident, scene, pose, bg, target, lm, i / size.fps, gains[k],
                                     cache)
-                fake = _manipulate(src.job.method, inputs, cfg, jitter[k])
-                writers[k + 1].write(to_uint8(fake + noise))
+                fake, alpha = _manipulate(src.job.method, inputs, cfg, jitter[k])
+                writers.write(src.job.path, to_uint8(fake + noise))
+                if src.job.mask is not None:
+                    writers.write(src.job.mask, _mask_frame(alpha))
     return [str(p) for p in paths]
 
 
+class _Writers:
+    """The H.264 writers of the missing outputs of a job, by relative path."""
+
+    def __init__(self, stack: ExitStack, out: str, paths: list[Path], fps: int,
+                 encode: EncodeConfig) -> None:
+        self.writers = {p.relative_to(out).as_posix(): stack.enter_context(
+            H264Writer(p, fps, encode)) for p in paths}
+
+    def write(self, rel: str, frame: np.ndarray) -> None:
+        """Encode ``frame`` ((H, W, 3) uint8 BGR) into ``rel`` if that is being written."""
+        if rel in self.writers:
+            self.writers[rel].write(frame)
+
+
+def _mask_frame(alpha: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 BGR mask frame: white where the manipulation painted (alpha >= 0.5)."""
+    return cv2.cvtColor(F.true_mask(alpha), cv2.COLOR_GRAY2BGR)
+
+
 def _manipulate(method: str, x: F.FakeInputs, cfg: F.FakeConfig,
-                rng: np.random.Generator) -> np.ndarray:
+                rng: np.random.Generator) -> F.Fake:
     if method in F.FFPP_FAKES:
         return F.FFPP_FAKES[method](x, cfg)
     if method == "uadfv":
@@ -290,4 +332,6 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['frames_per_video']} frames per video, {summary['seconds']} s")
     for dataset, counts in summary["videos"].items():
         print(f"  {dataset}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for dataset, counts in summary.get("masks", {}).items():
+        print(f"  {dataset} masks: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0

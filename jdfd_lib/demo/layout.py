@@ -4,8 +4,11 @@ The demo reproduces the official layouts, so the same readers (:mod:`jdfd_lib.da
 serve demo and real data:
 
 - FaceForensics++: ``original_sequences/youtube/c23/videos/NNN.mp4``,
-  ``manipulated_sequences/<method>/c23/videos/TTT_SSS.mp4`` (target_source) and the official
-  pair lists ``splits/{train,val,test}.json``.
+  ``manipulated_sequences/<method>/c23/videos/TTT_SSS.mp4`` (target_source: the frames of
+  original TTT with SSS's face or expression), the manipulation masks FF++ ships for its four
+  methods, ``manipulated_sequences/<method>/masks/videos/TTT_SSS.mp4`` (white where the
+  manipulation painted, frame by frame), and the official pair lists
+  ``splits/{train,val,test}.json``. The other datasets ship no masks, nor does their demo.
 - Celeb-DF v2: ``Celeb-real/id{i}_{nnnn}.mp4``, ``YouTube-real/{nnnnn}.mp4``,
   ``Celeb-synthesis/id{t}_id{s}_{nnnn}.mp4`` and ``List_of_testing_videos.txt``
   (``1 <path>`` real, ``0 <path>`` fake).
@@ -111,6 +114,7 @@ class FakeJob:
     path: str  # relative to the output root
     source: tuple[int, ...]  # person key of the source identity
     source_scene: tuple[int, ...]  # scene key of the source's own video
+    mask: str | None = None  # its mask video, relative to the output root (FF++ only)
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,12 @@ class VideoJob:
     fakes: tuple[FakeJob, ...] = ()
 
     def outputs(self) -> list[str]:
-        """Relative paths of every video this job writes."""
-        return [self.path, *(f.path for f in self.fakes)]
+        """Relative paths of every video this job writes (the masks last)."""
+        return [self.path, *(f.path for f in self.fakes), *self.masks()]
+
+    def masks(self) -> list[str]:
+        """Relative paths of the mask videos of its fakes (those that have one)."""
+        return [f.mask for f in self.fakes if f.mask is not None]
 
 
 def key(dataset: str, kind: int, index: int) -> tuple[int, int, int]:
@@ -145,14 +153,15 @@ def ffpp_pairs(size: DemoSize, seed: int) -> dict[str, list[list[str]]]:
 
 
 def plan_ffpp(size: DemoSize, seed: int) -> list[VideoJob]:
-    """One job per original: ``NNN.mp4`` and its four fakes ``NNN_SSS.mp4``."""
+    """One job per original: ``NNN.mp4``, its four fakes ``NNN_SSS.mp4`` and their masks."""
     root, jobs = "FaceForensics++", []
     for pairs in ffpp_pairs(size, seed).values():
         for a, b in pairs:
             for t, s in ((a, b), (b, a)):
                 fakes = tuple(
                     FakeJob(m, f"{root}/manipulated_sequences/{m}/c23/videos/{t}_{s}.mp4",
-                            key("ffpp", PERSON, int(s)), key("ffpp", SCENE, int(s)))
+                            key("ffpp", PERSON, int(s)), key("ffpp", SCENE, int(s)),
+                            f"{root}/manipulated_sequences/{m}/masks/videos/{t}_{s}.mp4")
                     for m in FFPP_METHODS)
                 real = f"{root}/original_sequences/youtube/c23/videos/{t}.mp4"
                 jobs.append(VideoJob("ffpp", real, key("ffpp", PERSON, int(t)),

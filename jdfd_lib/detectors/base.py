@@ -46,6 +46,15 @@ from jdfd_lib.core.config import TrainConfig
 NUM_CLASSES = 2  # logits order: (real, fake); label 0 = real, 1 = fake
 
 
+@dataclass(frozen=True)
+class ActiveLearning:
+    """A target budget: ``share`` of the training images may use their targets, chosen in
+    rounds every ``every`` epochs (the budget spread evenly over the rounds)."""
+
+    share: float
+    every: int = 1
+
+
 @dataclass
 class Batch:
     """One training or validation batch as the loss sees it.
@@ -101,6 +110,18 @@ class Detector(nn.Module, ABC):
     @abstractmethod
     def param_groups(self, cfg: TrainConfig) -> list[dict[str, Any]]:
         """Optimiser groups ``{"name", "params", "lr"}``; every trainable parameter once."""
+
+    def active_learning(self, cfg: TrainConfig) -> ActiveLearning | None:
+        """How many training images may use their :attr:`targets`, chosen by active learning
+        with :meth:`hardness` (:mod:`jdfd_lib.training.targets`); None (default): every
+        image that has them."""
+        return None
+
+    def hardness(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        """(B,) how hard each training image is; with :meth:`active_learning` the hardest get
+        their targets first. Must not read the targets (they are what is being requested)."""
+        raise NotImplementedError(f"detector {self.name!r} uses active learning but has no "
+                                  f"hardness rule")
 
     def fake_score(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
         """Fake probability (B,) of each image: ``softmax(logits)[:, 1]``."""

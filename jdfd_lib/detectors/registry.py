@@ -19,7 +19,8 @@ from jdfd_lib.core.errors import UserError, option
 from jdfd_lib.detectors.base import Detector
 
 # modules that register the built-in detectors (imported lazily: they import timm)
-BUILTIN_MODULES = ("jdfd_lib.detectors.jdfd",)
+BUILTIN_MODULES = ("jdfd_lib.detectors.jdfd", "jdfd_lib.detectors.exposing",
+                   "jdfd_lib.detectors.lae")
 _DETECTORS: dict[str, type[Detector]] = {}
 
 

@@ -109,6 +109,7 @@ class AlignedFace:
     box: tuple[int, int, int, int]  # detection (left, top, right, bottom), frame coordinates
     n_faces: int  # faces the detector found in the frame
     fallback: bool  # found by the full-resolution fallback search
+    matrix: np.ndarray | None = None  # (2, 3) frame -> crop similarity (warp masks alike)
 
 
 class FaceAligner:
@@ -184,9 +185,13 @@ class FaceAligner:
         shape = self.predictor(frame, rect)
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
+    def crop_matrix(self, landmarks: np.ndarray) -> np.ndarray:
+        """(2, 3) similarity mapping frame pixels to crop pixels for ``landmarks`` (68, 2)."""
+        return similarity_transform(landmark_points(landmarks), self.target)
+
     def warp(self, frame: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Crop aligned on ``landmarks`` (68, 2) and the landmarks in crop coordinates."""
-        m = similarity_transform(landmark_points(landmarks), self.target)
+        m = self.crop_matrix(landmarks)
         size = (self.image_size, self.image_size)
         crop = cv2.warpAffine(frame, m, size, flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
@@ -204,9 +209,10 @@ class FaceAligner:
         if not rects:
             return None
         rect = self._last
-        crop, points = self.warp(frame, self.landmarks(frame, rect))
+        landmarks = self.landmarks(frame, rect)
+        crop, points = self.warp(frame, landmarks)
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
-        return AlignedFace(crop, points, box, len(rects), fallback)
+        return AlignedFace(crop, points, box, len(rects), fallback, self.crop_matrix(landmarks))
 
 
 def _scale_rect(rect: dlib.rectangle, factor: float,

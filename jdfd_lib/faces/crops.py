@@ -2,8 +2,10 @@
 
 The extraction settings (:class:`ExtractConfig`) and the single-video pipeline live here;
 :mod:`jdfd_lib.faces.prepare` runs it over a whole dataset, and ``python -m jdfd_lib detect``
-over one new video. A still image is a one-frame video (:mod:`jdfd_lib.faces.images`); an
-image that is already an aligned crop is only resized (:func:`iter_aligned_image`).
+over one new video. A fake's manipulation mask, when one applies, is warped like its face
+(:mod:`jdfd_lib.faces.masks`). A still image is a one-frame video
+(:mod:`jdfd_lib.faces.images`); an image that is already an aligned crop is only resized
+(:func:`iter_aligned_image`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
 from jdfd_lib.faces.images import is_image, read_image, resize_crop
+from jdfd_lib.faces.masks import DEFAULT_MASK_THRESHOLD, MASK_MODES, MaskMaker
 from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
@@ -45,6 +48,13 @@ class ExtractConfig:
         track_face_px: that region is reduced so the last face is at most this wide (80:
             dlib's HOG window, the smallest face it finds without upsampling).
         workers: processes extracting videos in parallel.
+        masks: manipulation masks of fake crops (:mod:`jdfd_lib.faces.masks`): "none";
+            "official" (default: the dataset's mask videos where it ships them, e.g. FF++;
+            nothing elsewhere); "derived" (from the difference with the pristine source
+            video, for every fake whose source is known); "official+derived" (official where
+            shipped, derived elsewhere).
+        mask_threshold: difference threshold (0..1) of derived masks
+            (:data:`jdfd_lib.faces.masks.DEFAULT_MASK_THRESHOLD`).
 
     Raises:
         UserError: naming every invalid setting and what it must be (with its
@@ -63,6 +73,8 @@ class ExtractConfig:
     track_expand: float | None = 0.5
     track_face_px: int = 80
     workers: int = 1
+    masks: str = "official"
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD
 
     def __post_init__(self) -> None:
         problems = [f"{_spell(name, flag)} must be {expected}, got {value!r}"
@@ -124,6 +136,9 @@ _FIELD_CHECKS = [
     ("jpeg_quality", "", "an integer from 0 to 100", lambda v: _is_int(v, 0, 100)),
     ("track_expand", "", "None or a number >= 0", lambda v: v is None or _is_number(v, 0)),
     ("track_face_px", "", "a positive integer", lambda v: _is_int(v, 1)),
+    ("masks", "--masks", f"one of {', '.join(map(repr, MASK_MODES))}", lambda v: v in MASK_MODES),
+    ("mask_threshold", "--mask-threshold", "a number in (0, 1)",
+     lambda v: _is_number(v, 0) and 0 < v < 1),
 ]
 
 
@@ -143,6 +158,9 @@ class FaceCrop:
     box: tuple[int, int, int, int]  # detection (left, top, right, bottom), frame coordinates
     n_faces: int  # faces found in the frame
     fallback: bool  # found by the full-resolution retry
+    matrix: np.ndarray | None = None  # (2, 3) frame -> crop similarity; None: not aligned here
+    mask: np.ndarray | None = None  # (S, S) uint8 0/255 manipulation mask, when one applies
+    mask_source: str | None = None  # "official" | "derived" (jdfd_lib.faces.masks)
 
 
 @dataclass
@@ -175,13 +193,18 @@ def _sampled_frames(path: str | os.PathLike, cfg: ExtractConfig,
 
 
 def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner: FaceAligner,
-                     stats: VideoStats) -> Iterator[FaceCrop]:
+                     stats: VideoStats, masks: MaskMaker | None = None) -> Iterator[FaceCrop]:
     """Yield the aligned faces of the sampled frames one at a time, filling ``stats``.
 
     A still image (:func:`jdfd_lib.faces.images.is_image`) is a video of one frame.
 
+    Args:
+        masks: the video's mask maker (:func:`jdfd_lib.faces.masks.mask_maker`): each crop
+            gets the mask of its frame, warped like the face, where one exists.
+
     Raises:
-        VideoReadError: the video (or image) cannot be opened or decoded.
+        VideoReadError: the video (or image), or a video the masks read, cannot be opened or
+            decoded.
     """
     frames = _sampled_frames(video_path, cfg, stats)
     aligner.reset()  # no face box carried over from another video
@@ -193,7 +216,12 @@ def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner:
         if face is None:
             stats.no_face.append(idx)
             continue
-        yield FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces, face.fallback)
+        crop = FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces, face.fallback,
+                        face.matrix)
+        made = masks(idx, frame, face.box, face.matrix, cfg.image_size) if masks else None
+        if made is not None:
+            crop.mask, crop.mask_source = made
+        yield crop
     stats.read_error = [i for i in stats.requested if i not in seen]
 
 

@@ -50,6 +50,11 @@ INDEX_COLUMNS: dict[str, str] = {
     "identity": "string",  # identity / source key used to keep splits apart
     "path": "string",  # crop image, relative to the index root
 }
+# Optional column that prepare writes: the crop's manipulation mask (one-channel PNG, 255 =
+# manipulated; jdfd_lib.faces.masks), relative to the index root, or "" where the crop has none
+# (every pristine crop, and fakes without an official or derived mask). An index without it
+# (written before masks existed, or by hand) means no crop has a mask.
+MASK_COLUMN = "mask"
 
 
 def index_path(root: str | os.PathLike) -> Path:
@@ -193,7 +198,8 @@ def read_index(root: str | os.PathLike) -> pd.DataFrame:
         root: folder written by ``python -m jdfd_lib prepare``.
 
     Returns:
-        A DataFrame with at least :data:`INDEX_COLUMNS`, plus ``abs_path``.
+        A DataFrame with at least :data:`INDEX_COLUMNS`, plus ``abs_path`` (and
+        :data:`MASK_COLUMN` as strings, "" for no mask, when the index has it).
 
     Raises:
         FileNotFoundError: the root or its ``index.csv`` does not exist, or prepare did not
@@ -215,6 +221,8 @@ def read_index(root: str | os.PathLike) -> pd.DataFrame:
     if bad_splits:
         raise ValueError(f"{path}: splits must be in {SPLITS}, found {bad_splits}")
     df = df.astype(INDEX_COLUMNS)
+    if MASK_COLUMN in df.columns:  # an empty cell reads back as NaN
+        df[MASK_COLUMN] = df[MASK_COLUMN].astype("string").fillna("")
     df["abs_path"] = [str(root / p) for p in df["path"]]
     return df
 

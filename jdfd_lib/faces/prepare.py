@@ -3,12 +3,15 @@
 For every video the dataset's registered reader lists
 (:func:`jdfd_lib.datasets.registry.list_videos`), N evenly spaced frames (paper: 300) are
 decoded, the largest Dlib face aligned and cropped (paper: 299x299), and written to
-``out/crops/{method}/{video}/{frame:06d}.png``. A still image is a video of one frame; one
+``out/crops/{method}/{video}/{frame:06d}.png``, with the fake's manipulation mask warped like
+it, ``{frame:06d}_mask.png``, where one applies (``ExtractConfig.masks``,
+:mod:`jdfd_lib.faces.masks`). A still image is a video of one frame; one
 its reader marks ``aligned`` (a face crop already) is only resized, without detection
 (its metadata says ``"aligned": true`` and holds no landmarks). Per video, a metadata file
 ``out/meta/{method}/{video}.json`` (landmarks in crop coordinates, boxes, faces per frame,
-dropped frames and why) is written last, atomically: it is the video's "done" marker.
-Finally ``out/index.csv`` lists one row per crop (:mod:`jdfd_lib.faces.index`).
+dropped frames and why; per frame with a mask its file, source and frame-to-crop matrix) is
+written last, atomically: it is the video's "done" marker. Finally ``out/index.csv`` lists one
+row per crop (:mod:`jdfd_lib.faces.index`; column ``mask``: the mask crop or empty).
 
 Resuming: a rerun skips videos whose marker records the same extraction settings and whose
 listed crops all exist, and redoes the rest (interrupted, failed, extracted with other
@@ -34,6 +37,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
@@ -46,6 +50,7 @@ from jdfd_lib.core.errors import UserError, ignore_sigint, positive_int
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.datasets.records import VideoRecord
 from jdfd_lib.datasets.registry import get_dataset, list_datasets, list_videos
+from jdfd_lib.faces import masks as M
 from jdfd_lib.faces.crops import (
     EXTRACT_PROFILES,
     ExtractConfig,
@@ -54,7 +59,13 @@ from jdfd_lib.faces.crops import (
     iter_aligned_image,
     iter_video_faces,
 )
-from jdfd_lib.faces.index import INDEX_COLUMNS, mark_running, prepare_command, write_prepared_index
+from jdfd_lib.faces.index import (
+    INDEX_COLUMNS,
+    MASK_COLUMN,
+    mark_running,
+    prepare_command,
+    write_prepared_index,
+)
 from jdfd_lib.faces.prepare_summary import (
     NoFaceError,
     build_summary,
@@ -68,6 +79,8 @@ from jdfd_lib.faces.prepare_summary import (
 from jdfd_lib.faces.video import VideoReadError
 
 SUMMARY_FILE = "prepare_summary.json"
+# The mask settings of a video extracted before they existed (its crops are still valid).
+MASK_DEFAULTS = {"masks": "official", "mask_threshold": M.DEFAULT_MASK_THRESHOLD}
 
 
 def _meta_path(out: Path, method: str, video: str) -> Path:
@@ -100,13 +113,15 @@ def _crop_damage(meta: dict, crops: Path, verify: bool, size: int) -> str | None
         present = set(os.listdir(crops))
     except OSError:
         return "crop folder missing"
-    missing = [f["file"] for f in meta["frames"] if f["file"] not in present]
+    missing = [name for f in meta["frames"] for name in (f["file"], f.get("mask"))
+               if name and name not in present]
     if missing:
         return f"{len(missing)} of {len(meta['frames'])} crops missing (e.g. {missing[0]})"
     for f in meta["frames"] if verify else ():
-        image = cv2.imread(str(crops / f["file"]), cv2.IMREAD_COLOR)
-        if image is None or image.shape[:2] != (size, size):
-            return f"crop {f['file']} does not decode as a {size}x{size} image"
+        for name in filter(None, (f["file"], f.get("mask"))):
+            image = cv2.imread(str(crops / name), cv2.IMREAD_COLOR)
+            if image is None or image.shape[:2] != (size, size):
+                return f"crop {name} does not decode as a {size}x{size} image"
     return None
 
 
@@ -118,7 +133,9 @@ def _done_state(rec: VideoRecord, out: Path, cfg: ExtractConfig, fingerprint: di
         meta = json.loads(_meta_path(out, rec.method, rec.video).read_text())
     except (OSError, ValueError):
         return None, None
-    if meta.get("config") != fingerprint or meta.get("aligned", False) != rec.aligned:
+    if ({**MASK_DEFAULTS, **meta.get("config", {})} != fingerprint  # older: no mask settings
+            or meta.get("aligned", False) != rec.aligned
+            or meta.get("mask_providers", []) != M.mask_providers(rec, fingerprint["masks"])):
         return None, None
     damage = _crop_damage(meta, out / "crops" / rec.method / rec.video, verify, cfg.image_size)
     return (None, damage) if damage else (meta, None)
@@ -142,7 +159,7 @@ def _finished_videos(records: list[VideoRecord], out: Path, cfg: ExtractConfig,
 
 
 def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
-                frames: list[dict]) -> dict:
+                frames: list[dict], masks: M.MaskMaker | None) -> dict:
     meta = {
         "dataset": rec.dataset, "method": rec.method, "video": rec.video,
         "source": str(rec.path), "label": rec.label, "split": rec.split,
@@ -154,6 +171,11 @@ def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
     }
     if rec.aligned:  # an image taken as an aligned crop: no detection, no landmarks ([]),
         meta["aligned"] = True  # its one frame has n_faces 1 and the whole image as box
+    if rec.source is not None:  # a fake's pristine video (derived masks, masks.derived_vs_true)
+        meta["pristine"] = str(rec.source)
+    if masks is not None:  # the mask sources in play, and the dataset's mask video
+        meta["mask_providers"] = masks.providers()
+        meta["mask_video"] = str(rec.mask) if masks.official else None
     return meta
 
 
@@ -165,29 +187,35 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     stats, frames = VideoStats(), []
+    masks = None if rec.aligned else M.mask_maker(rec, cfg.masks, cfg.mask_threshold)
     try:
-        for face in _faces(rec, cfg, stats):
-            name = f"{face.frame:06d}.{cfg.image_format}"
-            _write_crop(tmp / name, face.image, cfg)
-            frames.append({"frame": face.frame, "file": name, "n_faces": face.n_faces,
-                           "box": list(face.box), "fallback": face.fallback,
-                           "landmarks": face.landmarks.round(2).tolist()})
+        with masks or nullcontext():
+            for face in _faces(rec, cfg, stats, masks):
+                name = f"{face.frame:06d}.{cfg.image_format}"
+                _write_crop(tmp / name, face.image, cfg)
+                frames.append({"frame": face.frame, "file": name, "n_faces": face.n_faces,
+                               "box": list(face.box), "fallback": face.fallback,
+                               "landmarks": face.landmarks.round(2).tolist()})
+                if face.mask is not None:
+                    frames[-1].update(M.write_mask_crop(tmp, face.frame, face.mask,
+                                                        face.mask_source, face.matrix))
     except (VideoReadError, cv2.error) as err:
         shutil.rmtree(tmp, ignore_errors=True)
         return {"status": "failed", "path": str(rec.path), "reason": str(err)}
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    meta = _video_meta(rec, cfg, stats, frames)
+    meta = _video_meta(rec, cfg, stats, frames, masks)
     write_text(_meta_path(out, rec.method, rec.video), json.dumps(meta))
     return {"status": "done", "meta": meta}
 
 
-def _faces(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats) -> Iterator[FaceCrop]:
+def _faces(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
+           masks: M.MaskMaker | None) -> Iterator[FaceCrop]:
     """The crops of one record: an already aligned image resized (no dlib models loaded),
-    anything else (a video, an image to align) detected and aligned."""
+    anything else (a video, an image to align) detected and aligned, with its masks."""
     if rec.aligned:
         return iter_aligned_image(rec.path, cfg, stats)
-    return iter_video_faces(rec.path, cfg, cfg.shared_aligner(), stats)
+    return iter_video_faces(rec.path, cfg, cfg.shared_aligner(), stats, masks)
 
 
 def _run_all(todo: list[VideoRecord], out: Path, cfg: ExtractConfig):
@@ -211,7 +239,9 @@ def _index_rows(meta: dict, out: Path) -> list[dict]:
     return [{"dataset": meta["dataset"], "method": meta["method"], "video": meta["video"],
              "frame": f["frame"], "label": meta["label"], "split": meta["split"],
              "identity": meta["identity"], "path": f"{base}/{f['file']}",
-             "n_faces": f["n_faces"], "fallback": f["fallback"]} for f in meta["frames"]]
+             "n_faces": f["n_faces"], "fallback": f["fallback"],
+             MASK_COLUMN: f"{base}/{f['mask']}" if f.get("mask") else ""}
+            for f in meta["frames"]]
 
 
 def _adapter_options(dataset: str, root: Path, out: Path, options: dict) -> dict:
@@ -270,8 +300,8 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
             metas[(result["meta"]["method"], result["meta"]["video"])] = result["meta"]
     finished = [m for m in metas.values() if m is not None]
     rows = [row for m in finished for row in _index_rows(m, out)]
-    write_prepared_index(pd.DataFrame(rows, columns=[*INDEX_COLUMNS, "n_faces", "fallback"]),
-                         out, record)
+    columns = [*INDEX_COLUMNS, "n_faces", "fallback", MASK_COLUMN]
+    write_prepared_index(pd.DataFrame(rows, columns=columns), out, record)
     counts = {"done": len(todo) - len(failures), "skipped": len(records) - len(todo)}
     summary = build_summary(dataset, finished, counts, failures, repaired,
                             getattr(records, "absent", []), time.perf_counter() - start)
@@ -296,6 +326,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=positive_int, help="parallel processes")
     parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")
     parser.add_argument("--image-format", choices=["png", "jpg"])
+    parser.add_argument("--masks", choices=M.MASK_MODES,
+                        help="manipulation masks of fake crops: none, official (default: the "
+                             "dataset's mask videos, e.g. FF++'s), derived (from the pristine "
+                             "source video), official+derived")
+    parser.add_argument("--mask-threshold", type=float,
+                        help="difference threshold (0..1) of derived masks (default "
+                             f"{M.DEFAULT_MASK_THRESHOLD})")
     parser.add_argument("--verify", action="store_true",
                         help="decode every crop of finished videos; redo videos with a "
                              "broken one")
@@ -335,7 +372,9 @@ def run(args: argparse.Namespace) -> int:
     """
     overrides = {k: v for k, v in {"frames_per_video": args.frames, "image_size": args.size,
                                    "workers": args.workers, "predictor_path": args.predictor,
-                                   "image_format": args.image_format}.items() if v is not None}
+                                   "image_format": args.image_format, "masks": args.masks,
+                                   "mask_threshold": args.mask_threshold}.items()
+                 if v is not None}
     cfg = replace(EXTRACT_PROFILES[args.profile], **overrides)
     options = reader_options(args)
     try:

@@ -3,9 +3,9 @@
 - :func:`call_record`: how prepare was called (dataset, folders, adapter options, the
   extraction settings and their command-line spelling), kept beside the index
   (:mod:`jdfd_lib.faces.index`) so that any later message can name the exact command to re-run.
-- :func:`build_summary`: the closing summary (``prepare_summary.json``): counts, and every
-  video that failed, had no face at all, lost frames to read errors, was repaired, or was
-  named by a split file but absent.
+- :func:`build_summary`: the closing summary (``prepare_summary.json``): counts (mask crops
+  by source among them), and every video that failed, had no face at all, lost frames to read
+  errors, was repaired, or was named by a split file but absent.
 - :func:`report_lines`: those lists as the command line prints them, one line each.
 """
 
@@ -22,7 +22,8 @@ from jdfd_lib.faces.index import settings_id
 
 # ExtractConfig fields that prepare's command line sets (the readers' own: reader_flags)
 CLI_SETTINGS = {"frames_per_video": "--frames", "image_size": "--size", "workers": "--workers",
-                "predictor_path": "--predictor", "image_format": "--image-format"}
+                "predictor_path": "--predictor", "image_format": "--image-format",
+                "masks": "--masks", "mask_threshold": "--mask-threshold"}
 COUNT_KEYS = ("videos", "done", "skipped", "repaired", "failed", "frames_requested",
               "faces_found", "dropped_no_face", "dropped_read_error", "fallbacks", "seconds")
 
@@ -118,7 +119,14 @@ def build_summary(dataset: str, metas: list[dict], counts: dict, failures: list[
         "fallbacks": sum(m["fallbacks"] for m in metas),
         "seconds": round(seconds, 2), "failures": failures, **_problems(metas),
         "repaired": len(repaired), "repaired_videos": repaired, "absent_from_split": absent,
+        "mask_crops": _mask_counts(metas),
     }
+
+
+def _mask_counts(metas: list[dict]) -> dict[str, int]:
+    """Crops with a manipulation mask, by source ("official", "derived")."""
+    sources = [f["mask_source"] for m in metas for f in m["frames"] if f.get("mask")]
+    return {s: sources.count(s) for s in sorted(set(sources))}
 
 
 def no_face_message(summary: dict, root: str | os.PathLike, out: Path) -> str:
@@ -134,6 +142,9 @@ def no_face_message(summary: dict, root: str | os.PathLike, out: Path) -> str:
 def report_lines(summary: dict) -> list[str]:
     """The counts, then one line per failed, faceless, short or repaired video."""
     lines = [f"{key:>20}: {summary[key]}" for key in COUNT_KEYS]
+    if summary.get("mask_crops"):
+        lines.append(f"{'mask_crops':>20}: " + ", ".join(
+            f"{n} {source}" for source, n in summary["mask_crops"].items()))
     lines += [f"FAILED {f['path']}: {f['reason']}" for f in summary["failures"]]
     lines += [f"no face: {path}" for path in summary["no_face_videos"]]
     lines += [f"lost frames: {x['path']}: {x['lost']} of {x['requested']} unreadable"

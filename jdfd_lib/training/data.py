@@ -105,25 +105,31 @@ class CropDataset(Dataset):
         hflip: flip each image horizontally with probability 0.5 (training only). The draw
             uses torch's RNG: seeded per worker by the DataLoader's generator, or the main
             process' seeded RNG when ``num_workers=0``.
+        targets: per-row training targets (:class:`jdfd_lib.training.targets.MaskTargets`);
+            with them an item gains a 4th element, the dict of targets (flipped alike).
     """
 
     def __init__(self, frame: pd.DataFrame, image_size: int, mean: Sequence[float],
-                 std: Sequence[float], hflip: bool = False):
+                 std: Sequence[float], hflip: bool = False, targets=None):
         self.paths = frame["abs_path"].tolist()
         self.labels = frame["label"].to_numpy(np.int64)
         labelled = frame["labelled"] if "labelled" in frame else np.ones(len(frame), bool)
         self.labelled = np.asarray(labelled, dtype=bool)
         self.image_size, self.mean, self.std, self.hflip = image_size, mean, std, hflip
+        self.targets = targets
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, bool]:
+    def __getitem__(self, i: int) -> tuple:
         x = normalise(resized_crop(self.paths[i], self.image_size), self.image_size, self.mean,
                       self.std)
-        if self.hflip and torch.rand(()) < 0.5:
+        flip = bool(self.hflip and torch.rand(()) < 0.5)
+        if flip:
             x = x.flip(-1)  # (3, H, W): mirror the width axis
-        return x, int(self.labels[i]), bool(self.labelled[i])
+        if self.targets is None:
+            return x, int(self.labels[i]), bool(self.labelled[i])
+        return x, int(self.labels[i]), bool(self.labelled[i]), self.targets.item(i, flip)
 
 
 def _identity_splits(dataset: str) -> tuple[str, ...]:

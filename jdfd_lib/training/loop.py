@@ -21,6 +21,7 @@ from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.detectors.base import Batch, Detector
 from jdfd_lib.training.data import CropDataset, EpochSampler, training_frames
 from jdfd_lib.training.runtime import Runtime, seed_worker
+from jdfd_lib.training.targets import MaskTargets
 
 
 def make_optimizer(model: Detector, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -56,8 +57,10 @@ def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
         raise ValueError(f"{cfg.faces_root}/{cfg.train_dataset}: {len(train_rows)} train crops "
                          f"are fewer than one batch ({cfg.batch_size} x {rt.world_size})")
     pc = model.pretrained_cfg
-    train_set = CropDataset(train_rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip)
-    val_set = CropDataset(val_rows, cfg.image_size, pc["mean"], pc["std"])
+    train_targets, val_targets = _targets(model, cfg, train_rows, val_rows)
+    train_set = CropDataset(train_rows, cfg.image_size, pc["mean"], pc["std"], hflip=cfg.hflip,
+                            targets=train_targets)
+    val_set = CropDataset(val_rows, cfg.image_size, pc["mean"], pc["std"], targets=val_targets)
     sampler = EpochSampler(train_set.labels, cfg.seed, cfg.balance_classes, rt.world_size,
                            rt.rank, cfg.samples_per_epoch)
     generator = torch.Generator()  # reseeded every epoch: worker seeds depend on the epoch only
@@ -71,11 +74,34 @@ def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
     return train_loader, val_loader, sampler, generator
 
 
-def _to_device(batch, rt: Runtime) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    x, y, labelled = (t.to(rt.device, non_blocking=True) for t in batch)
+def _targets(model: Detector, cfg: TrainConfig, train_rows, val_rows
+             ) -> tuple[MaskTargets | None, MaskTargets | None]:
+    """The detector's training targets for the train and val rows (None without targets).
+    With active learning no training mask may be used until a round chooses it."""
+    unknown = set(model.targets) - {"mask"}
+    if unknown:
+        raise ValueError(f"detector {model.name!r} asks for targets {sorted(unknown)}; the "
+                         f"trainer provides 'mask' only")
+    if not model.targets:
+        return None, None
+    where = f"{cfg.faces_root}/{cfg.train_dataset}"
+    rationed = model.active_learning(cfg) is not None
+    return (MaskTargets(train_rows, cfg.image_size, f"{where} (train)", allow_all=not rationed),
+            MaskTargets(val_rows, cfg.image_size, f"{where} (val)"))
+
+
+def _to_device(batch, rt: Runtime) -> Batch:
+    x, y, labelled = (t.to(rt.device, non_blocking=True) for t in batch[:3])
+    extras = {k: v.to(rt.device, non_blocking=True) for k, v in
+              (batch[3] if len(batch) > 3 else {}).items()}
     if rt.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    return x, y, labelled
+    return Batch(x, y, labelled, extras)
+
+
+def _inputs(model: torch.nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    """The detector's ``extra_inputs`` from the batch (none for JDFD)."""
+    return {k: batch.extras[k] for k in _detector(model).extra_inputs}
 
 
 def _autocast(rt: Runtime):
@@ -90,10 +116,10 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
     sums: dict[str, float] = {}
     bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
     for batch in bar:
-        x, y, labelled = _to_device(batch, rt)
+        b = _to_device(batch, rt)
         with _autocast(rt):
-            out = model(x)
-        losses = _detector(model).loss(out, Batch(x, y, labelled), cfg)
+            out = model(b.x, **_inputs(model, b))
+        losses = _detector(model).loss(out, b, cfg)
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimizer.step()
@@ -111,13 +137,13 @@ def validate(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
     model.eval()
     scores, labels, total, n = [], [], 0.0, 0
     for batch in loader:
-        x, y, labelled = _to_device(batch, rt)
+        b = _to_device(batch, rt)
         with _autocast(rt):
-            out = model(x)
-        loss = _detector(model).loss(out, Batch(x, y, labelled), cfg)
-        total += float(loss["total"]) * len(x)
-        n += len(x)
+            out = model(b.x, **_inputs(model, b))
+        loss = _detector(model).loss(out, b, cfg)
+        total += float(loss["total"]) * len(b.x)
+        n += len(b.x)
         scores.append(_detector(model).fake_score(out).cpu().numpy())
-        labels.append(y.cpu().numpy())
+        labels.append(b.labels.cpu().numpy())
     return {"val_loss": total / n,
             "val_auc": float(roc_auc_score(np.concatenate(labels), np.concatenate(scores)))}

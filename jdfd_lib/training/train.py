@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -60,6 +61,7 @@ from jdfd_lib.training.loop import (
     validate,
 )
 from jdfd_lib.training.runtime import Runtime, seed_everything, setup_runtime
+from jdfd_lib.training.targets import budget_after_round, select_round
 
 
 def _write_metrics(rows: list[dict], path: Path) -> None:
@@ -176,6 +178,9 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         start = state["epoch"]
         restore_rng_states(state["rng"])
     train_loader, val_loader, sampler, generator = make_loaders(cfg, model, rt)
+    targets = train_loader.dataset.targets  # per-image masks (LAE), else None
+    if targets is not None and state is not None and "targets_allowed" in state:
+        targets.allowed[:] = state["targets_allowed"].numpy().astype(bool)  # same masks
     net = model
     if rt.world_size > 1:
         ids = [rt.device.index] if rt.device.type == "cuda" else None
@@ -191,6 +196,7 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         sampler.set_epoch(epoch)
         generator.manual_seed(cfg.seed * 100_003 + epoch)  # worker seeds depend on the epoch
         lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
+        _active_round(model, train_loader.dataset, cfg, epoch, rt)
         losses = train_one_epoch(net, train_loader, optimizer, cfg, rt,
                                  f"{cfg.run_name} epoch {epoch + 1}/{cfg.epochs}", progress)
         scheduler.step()
@@ -201,9 +207,13 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
             val = validate(model, val_loader, cfg, rt)
         row = {"epoch": epoch + 1, **lrs, **{f"train_{k}": v for k, v in losses.items()},
                **val, "seconds": round(time.perf_counter() - t0, 2)}
+        extra = {}
+        if targets is not None:  # how many training masks the loss may use, and which
+            row["masks_used"] = int(targets.allowed.sum())
+            extra["targets_allowed"] = torch.from_numpy(targets.allowed.astype(np.uint8))
         rows.append(row)
         stop = cfg.stop_at_val_auc is not None and val["val_auc"] >= cfg.stop_at_val_auc
-        _save_epoch(model, optimizer, scheduler, cfg, run_dir, rows, best, stop)
+        _save_epoch(model, optimizer, scheduler, cfg, run_dir, rows, best, stop, extra)
         _write_metrics(rows, metrics_path)
         if writer is not None:
             for key, value in row.items():
@@ -219,13 +229,25 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         writer.close()
 
 
+def _active_round(model: Detector, dataset, cfg: TrainConfig, epoch: int, rt: Runtime) -> None:
+    """At a round's first epoch, let the hardest training images use their targets, up to
+    the detector's budget for this round (:mod:`jdfd_lib.training.targets`)."""
+    schedule = model.active_learning(cfg)
+    if schedule is None or dataset.targets is None or epoch % schedule.every:
+        return
+    wanted = budget_after_round(schedule, len(dataset), cfg.epochs, epoch // schedule.every)
+    select_round(model, dataset, dataset.labels, dataset.labelled, dataset.targets, wanted,
+                 cfg.batch_size, rt.device)
+
+
 def _finished(state: dict, cfg: TrainConfig) -> bool:
     """A saved run is done: all epochs, or stopped at ``stop_at_val_auc``."""
     return state["epoch"] >= cfg.epochs or bool(state.get("stopped_early", False))
 
 
 def _save_epoch(model: Detector, optimizer, scheduler, cfg: TrainConfig, run_dir: Path,
-                rows: list[dict], best: dict, stopped_early: bool = False) -> None:
+                rows: list[dict], best: dict, stopped_early: bool = False,
+                extra: dict | None = None) -> None:
     """Write best.pt when the val AUC improved (strictly), then last.pt (both atomic). The
     per-epoch log travels in the checkpoint, so a resumed run rewrites ``metrics.csv`` from
     the epochs it really holds (no duplicated or missing rows)."""
@@ -239,7 +261,7 @@ def _save_epoch(model: Detector, optimizer, scheduler, cfg: TrainConfig, run_dir
              "scheduler": scheduler.state_dict(), "epoch": row["epoch"],
              "val_auc": row["val_auc"], **best, "rng": rng_states(), "config": cfg.to_dict(),
              "versions": library_versions(MODEL_LIBRARIES),
-             "history": rows, "stopped_early": stopped_early}
+             "history": rows, "stopped_early": stopped_early, **(extra or {})}
     if is_best:
         save_checkpoint(state, run_dir / "best.pt")
     save_checkpoint(state, run_dir / "last.pt")

@@ -217,3 +217,17 @@ def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="README.md.*markers"):
         report.sync_readme(readme, out)
+
+
+def test_metric_table_is_one_row_per_cell_in_the_papers_order() -> None:
+    """experiments.grid.metric_table (notebook 03): every metric's mean over seeds, the frame
+    AUC's std, rows in Table 2's order."""
+    from jdfd_lib.experiments.grid import metric_table
+
+    table = metric_table(_results(), variant="jdfd")
+    order = list(report.paper.TEST_SETS)
+    assert table[["train_dataset", "test_dataset"]].values.tolist() == \
+        [[a, b] for a in order for b in order]
+    cell = table.iloc[0]  # ffpp -> ffpp, the first cell: 60 + seed points over seeds 0, 1, 2
+    assert (cell["n_seeds"], cell["frame_auc"], cell["frame_auc_std"]) == (3, 61.0, 1.0)
+    assert cell["video_auc"] == 56.0 and cell["acc"] == 50.0

@@ -103,5 +103,6 @@ def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
     out.insert(0, "n_seeds", grp["seed"].nunique())
     std = (100 * grp["frame_auc"].std(ddof=1)).fillna(0.0).round(report.DECIMALS)
     out.insert(out.columns.get_loc("frame_auc") + 1, "frame_auc_std", std)
-    order = {k: i for i, k in enumerate(report.dataset_order(out["train_dataset"]))}
+    order = report.dataset_order(sel["train_dataset"], sel["test_dataset"])
+    order = {k: i for i, k in enumerate(order)}
     return out.reset_index().sort_values(keys, key=lambda s: s.map(order)).reset_index(drop=True)

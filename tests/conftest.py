@@ -112,3 +112,59 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+SYNTHETIC_SIZE = 32  # side of the synthetic crops (the smallest Xception accepts)
+
+
+def write_synthetic_faces(root: Path, dataset: str, videos=(6, 2, 2), frames: int = 4,
+                          seed: int = 0, masks: bool = False) -> Path:
+    """Write a prepared folder of synthetic crops that a network can learn in seconds.
+
+    Per split (train, val, test) and class, ``videos`` videos of ``frames`` 32 px crops: a
+    soft blob 'face' per frame; fakes carry a +-30 grey-level checkerboard in the central
+    square. With ``masks``, every fake crop gets a mask crop marking exactly that square (the
+    index's ``mask`` column, as prepare writes it for forgery masks).
+    """
+    import cv2
+    import numpy as np
+    import pandas as pd
+
+    from jdfd_lib.faces.index import write_index
+
+    size = SYNTHETIC_SIZE
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    checker = ((yy + xx) % 2 * 2 - 1)[..., None] * 30.0
+    inner = slice(size // 4, 3 * size // 4)
+    square = np.zeros((size, size), np.uint8)
+    square[inner, inner] = 255
+    rows = []
+    for split, n in zip(("train", "val", "test"), videos, strict=True):
+        for v in range(n):
+            for label, method in ((0, "original"), (1, "Deepfakes")):
+                base = rng.uniform(60, 200, 3)
+                for f in range(frames):
+                    cy, cx = rng.uniform(size * 0.35, size * 0.65, 2)
+                    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (size / 4) ** 2))
+                    img = 40 + blob[..., None] * base + rng.normal(0, 6, (size, size, 3))
+                    if label:
+                        img[inner, inner] += checker[inner, inner]
+                    rel = f"crops/{method}/{split}{v}/{f:04d}.png"
+                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(root / rel), np.clip(img, 0, 255).astype(np.uint8))
+                    row = dict(dataset=dataset, method=method, video=f"{split}{v}", frame=f,
+                               label=label, split=split, identity=f"{split}{v}", path=rel)
+                    if masks:
+                        row["mask"] = rel.replace(".png", "_mask.png") if label else ""
+                        if label:
+                            cv2.imwrite(str(root / row["mask"]), square)
+                    rows.append(row)
+    write_index(pd.DataFrame(rows), root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces():
+    """:func:`write_synthetic_faces`, for tests that train on crops they write themselves."""
+    return write_synthetic_faces

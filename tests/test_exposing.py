@@ -9,8 +9,6 @@ import copy
 import math
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -30,7 +28,6 @@ from jdfd_lib.detectors.exposing_losses import (
 )
 from jdfd_lib.detectors.losses import masked_cross_entropy
 from jdfd_lib.detectors.registry import create_detector, detector_config
-from jdfd_lib.faces.index import write_index
 from jdfd_lib.training.loop import make_optimizer
 from jdfd_lib.training.train import train
 
@@ -258,35 +255,8 @@ def test_bad_block_count_is_refused_and_fields_parse() -> None:
 
 
 # ----------------------------------------------------------------- a short training
-def _write_faces(root: Path, dataset: str, videos=(6, 2, 2), frames: int = 4) -> None:
-    """A prepared folder of synthetic crops (as tests/test_train.py's ``make_faces``): a soft
-    blob per frame; fakes carry a +-30 grey-level checkerboard in the centre."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    checker = ((yy + xx) % 2 * 2 - 1)[..., None] * 30.0
-    inner = slice(SIZE // 4, 3 * SIZE // 4)
-    rows = []
-    for split, n in zip(("train", "val", "test"), videos, strict=True):
-        for v in range(n):
-            for label, method in ((0, "original"), (1, "Deepfakes")):
-                base = rng.uniform(60, 200, 3)
-                for f in range(frames):
-                    cy, cx = rng.uniform(SIZE * 0.35, SIZE * 0.65, 2)
-                    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (SIZE / 4) ** 2))
-                    img = 40 + blob[..., None] * base + rng.normal(0, 6, (SIZE, SIZE, 3))
-                    if label:
-                        img[inner, inner] += checker[inner, inner]
-                    rel = f"crops/{method}/{split}{v}/{f:04d}.png"
-                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(root / rel), np.clip(img, 0, 255).astype(np.uint8))
-                    rows.append(dict(dataset=dataset, method=method, video=f"{split}{v}",
-                                     frame=f, label=label, split=split,
-                                     identity=f"{split}{v}", path=rel))
-    write_index(pd.DataFrame(rows), root)
-
-
-def test_short_demo_training_lowers_the_loss(tmp_path: Path) -> None:
-    _write_faces(tmp_path / "faces" / "ffpp", "ffpp")
+def test_short_demo_training_lowers_the_loss(tmp_path: Path, synthetic_faces) -> None:
+    synthetic_faces(tmp_path / "faces" / "ffpp", "ffpp")
     cfg = _cfg(faces_root=str(tmp_path / "faces"), out_dir=str(tmp_path / "runs"), epochs=3,
                batch_size=8, max_frames_per_video=None, samples_per_epoch=None,
                stop_at_val_auc=None)

@@ -1,5 +1,6 @@
 """Per-image training targets (forgery masks) and the active learning that rations them
-(:mod:`jdfd_lib.training.targets`), through the real trainer with LAE."""
+(:mod:`jdfd_lib.training.targets`), through the real trainer with LAE. The crops and masks
+are conftest's ``synthetic_faces`` (fakes forged in the central square, masks marking it)."""
 
 from __future__ import annotations
 
@@ -15,45 +16,13 @@ from jdfd_lib.core.config import TrainConfig
 from jdfd_lib.core.errors import UserError
 from jdfd_lib.detectors.base import ActiveLearning, Detector
 from jdfd_lib.detectors.registry import detector_config
-from jdfd_lib.faces.index import write_index
 from jdfd_lib.training.checkpoint import read_checkpoint
 from jdfd_lib.training.data import CropDataset
 from jdfd_lib.training.targets import MaskTargets, budget_after_round, select_round
 from jdfd_lib.training.train import train
 
-SIZE = 32
-INNER = slice(SIZE // 4, 3 * SIZE // 4)  # where the fakes are forged
-
-
-def make_masked_faces(root: Path, videos=(6, 2, 2), frames: int = 4, masks: bool = True,
-                      seed: int = 0) -> Path:
-    """A prepared folder whose fakes carry a checkerboard in the centre and, with ``masks``,
-    a mask crop marking exactly that square (index column ``mask``)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    checker = ((yy + xx) % 2 * 2 - 1)[..., None] * 30.0
-    mask = np.zeros((SIZE, SIZE), np.uint8)
-    mask[INNER, INNER] = 255
-    rows = []
-    for split, n in zip(("train", "val", "test"), videos, strict=True):
-        for v in range(n):
-            for label, method in ((0, "original"), (1, "Deepfakes")):
-                for f in range(frames):
-                    img = rng.uniform(60, 200, 3) + rng.normal(0, 6, (SIZE, SIZE, 3))
-                    if label:
-                        img[INNER, INNER] += checker[INNER, INNER]
-                    rel = f"crops/{method}/{split}{v}/{f:06d}.png"
-                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(root / rel), np.clip(img, 0, 255).astype(np.uint8))
-                    mask_rel = ""
-                    if label and masks:
-                        mask_rel = rel.replace(".png", "_mask.png")
-                        cv2.imwrite(str(root / mask_rel), mask)
-                    rows.append(dict(dataset="ffpp", method=method, video=f"{split}{v}",
-                                     frame=f, label=label, split=split,
-                                     identity=f"{split}{v}", path=rel, mask=mask_rel))
-    write_index(pd.DataFrame(rows), root)
-    return root
+SIZE = 32  # conftest's synthetic crops
+INNER = slice(SIZE // 4, 3 * SIZE // 4)  # where the fakes are forged (and masked)
 
 
 def _rows(root: Path) -> pd.DataFrame:
@@ -62,8 +31,8 @@ def _rows(root: Path) -> pd.DataFrame:
     return load_split(root, "train")
 
 
-def test_masks_are_read_flipped_with_their_image(tmp_path) -> None:
-    rows = _rows(make_masked_faces(tmp_path / "ffpp"))
+def test_masks_are_read_flipped_with_their_image(tmp_path, synthetic_faces) -> None:
+    rows = _rows(synthetic_faces(tmp_path / "ffpp", "ffpp", masks=True))
     targets = MaskTargets(rows, SIZE, "test")
     fake = int(np.flatnonzero(rows["label"].to_numpy() == 1)[0])
     item = targets.item(fake, flip=False)
@@ -81,8 +50,8 @@ def test_masks_are_read_flipped_with_their_image(tmp_path) -> None:
     assert not rationed.item(fake, flip=False)["has_mask"]  # not chosen yet
 
 
-def test_no_mask_at_all_is_refused_naming_the_index(tmp_path) -> None:
-    rows = _rows(make_masked_faces(tmp_path / "ffpp", masks=False))
+def test_no_mask_at_all_is_refused_naming_the_index(tmp_path, synthetic_faces) -> None:
+    rows = _rows(synthetic_faces(tmp_path / "ffpp", "ffpp"))
     with pytest.raises(UserError, match="faces/ffpp.*no crop has a forgery mask"):
         MaskTargets(rows, SIZE, "faces/ffpp")
 
@@ -117,8 +86,9 @@ class _ByBrightness(Detector):
         return out["mean"]
 
 
-def test_a_round_picks_exactly_the_hardest_labelled_fakes_with_masks(tmp_path) -> None:
-    rows = _rows(make_masked_faces(tmp_path / "ffpp", frames=5))
+def test_a_round_picks_exactly_the_hardest_labelled_fakes_with_masks(tmp_path,
+                                                                     synthetic_faces) -> None:
+    rows = _rows(synthetic_faces(tmp_path / "ffpp", "ffpp", frames=5, masks=True))
     rows.loc[rows.index[-1], "mask"] = ""  # one fake without a mask: never a candidate
     labelled = np.ones(len(rows), bool)
     labelled[np.flatnonzero(rows["label"].to_numpy() == 1)[:3]] = False  # hidden labels
@@ -137,9 +107,10 @@ def test_a_round_picks_exactly_the_hardest_labelled_fakes_with_masks(tmp_path) -
     assert len(again) == 2 and not set(again) & set(picked)  # chosen rows stay chosen
 
 
-def test_lae_trains_with_a_rationed_share_of_masks_and_resumes_with_them(tmp_path) -> None:
+def test_lae_trains_with_a_rationed_share_of_masks_and_resumes_with_them(
+        tmp_path, synthetic_faces) -> None:
     faces = tmp_path / "faces"
-    make_masked_faces(faces / "ffpp")
+    synthetic_faces(faces / "ffpp", "ffpp", masks=True)
     cfg = detector_config("demo", variant="lae", faces_root=str(faces),
                           out_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=2,
                           samples_per_epoch=None, max_frames_per_video=None,
@@ -158,9 +129,9 @@ def test_lae_trains_with_a_rationed_share_of_masks_and_resumes_with_them(tmp_pat
     assert resumed["masks_used"].iloc[-1] == 12  # the budget of a 3-epoch run is 12 too
 
 
-def test_lae_refuses_training_data_without_masks(tmp_path) -> None:
+def test_lae_refuses_training_data_without_masks(tmp_path, synthetic_faces) -> None:
     faces = tmp_path / "faces"
-    make_masked_faces(faces / "ffpp", masks=False)
+    synthetic_faces(faces / "ffpp", "ffpp")
     cfg = detector_config("demo", variant="lae", faces_root=str(faces),
                           out_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=1)
     with pytest.raises(UserError, match=r"ffpp \(train\): no crop has a forgery mask"):

@@ -8,7 +8,6 @@ import argparse
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,41 +35,12 @@ from jdfd_lib.training.train import train
 SIZE = 32  # crop and network size of these tests (the smallest Xception accepts)
 
 
-def make_faces(root: Path, dataset: str, videos=(6, 2, 2), frames: int = 4,
-               seed: int = 0) -> Path:
-    """Write a prepared folder: per split and class ``videos`` videos of ``frames`` crops;
-    a soft blob 'face' per frame, fakes with a +-30 grey-level checkerboard in the centre."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    checker = ((yy + xx) % 2 * 2 - 1)[..., None] * 30.0
-    inner = slice(SIZE // 4, 3 * SIZE // 4)
-    rows = []
-    for split, n in zip(("train", "val", "test"), videos, strict=True):
-        for v in range(n):
-            for label, method in ((0, "original"), (1, "Deepfakes")):
-                base = rng.uniform(60, 200, 3)
-                for f in range(frames):
-                    cy, cx = rng.uniform(SIZE * 0.35, SIZE * 0.65, 2)
-                    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (SIZE / 4) ** 2))
-                    img = 40 + blob[..., None] * base + rng.normal(0, 6, (SIZE, SIZE, 3))
-                    if label:
-                        img[inner, inner] += checker[inner, inner]
-                    rel = f"crops/{method}/{split}{v}/{f:04d}.png"
-                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(root / rel), np.clip(img, 0, 255).astype(np.uint8))
-                    rows.append(dict(dataset=dataset, method=method, video=f"{split}{v}",
-                                     frame=f, label=label, split=split,
-                                     identity=f"{split}{v}", path=rel))
-    write_index(pd.DataFrame(rows), root)
-    return root
-
-
 @pytest.fixture(scope="module")
-def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def faces(tmp_path_factory: pytest.TempPathFactory, synthetic_faces) -> Path:
     """faces_root holding ffpp/, celebdf/, uadfv/ synthetic prepared folders."""
     root = tmp_path_factory.mktemp("faces")
     for i, name in enumerate(("ffpp", "celebdf", "uadfv")):
-        make_faces(root / name, name, seed=i)
+        synthetic_faces(root / name, name, seed=i)
     return root
 
 

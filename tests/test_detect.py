@@ -179,3 +179,24 @@ def test_an_unreadable_video_is_a_clear_error(tmp_path: Path, demo_ckpt: Path) -
     bad.write_bytes(b"not a video at all" * 100)
     with pytest.raises(VideoReadError, match="broken.mp4"):
         detect.detect_video(bad, demo_ckpt, frames=2)
+
+
+def test_the_picture_shows_where_a_detector_with_an_interpretation_looked(tmp_path) -> None:
+    """LAE outputs an interpretation map: ``detect --picture`` adds it as a fourth row under
+    input, reconstruction and error; a detector without one (the mirror) gives None."""
+    import cv2
+    import pandas as pd
+
+    from jdfd_lib.detectors.registry import create_detector, detector_config
+
+    model = create_detector(detector_config("demo", variant="lae", image_size=32))
+    faces = [np.random.default_rng(i).integers(0, 255, (40, 40, 3), dtype=np.uint8)
+             for i in range(3)]
+    maps = detect.interpretations(model, faces)
+    assert maps.shape == (3, 32, 32) and maps.min() >= 0 and maps.max() <= 1 + 1e-6
+    assert detect.interpretations(_Mirror(1.0), faces) is None
+    table = pd.DataFrame({"frame": [0, 1, 2], "score": [0.1, 0.5, 0.9]})
+    png = cv2.imread(str(detect._save_picture(model, faces, table, tmp_path / "lae.png")))
+    mirror = cv2.imread(str(detect._save_picture(_Mirror(1.0), faces, table,
+                                                 tmp_path / "mirror.png")))
+    assert png.shape[0] == round(4 * 2.2 * 110) and mirror.shape[0] == round(3 * 2.2 * 110)

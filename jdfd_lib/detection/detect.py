@@ -97,6 +97,31 @@ def reconstruct(model: Detector, images_uint8_rgb: list[np.ndarray],
     return np.concatenate(recons), np.concatenate(errors).astype(np.float32)
 
 
+def interpretations(model: Detector, images_uint8_rgb: list[np.ndarray],
+                    batch_size: int = 8) -> np.ndarray | None:
+    """Where the detector looked: its ``interpretation`` output (LAE: the fake half's
+    activation map, in [0, 1]) for each crop, or None for a detector without one.
+
+    Returns:
+        (N, h, w) float32 maps at the model's input size, or None.
+    """
+    if len(images_uint8_rgb) == 0:
+        raise ValueError("no images to interpret")
+    settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
+    was_training = model.training
+    model.eval()
+    maps = []
+    try:
+        for x in _batches(list(images_uint8_rgb), model, batch_size):
+            out = forward_batch(model, x, settings)
+            if out["interpretation"] is None:
+                return None
+            maps.append(out["interpretation"].float().cpu()[:, 0].numpy())  # (B, h, w)
+    finally:
+        model.train(was_training)
+    return np.concatenate(maps).astype(np.float32)
+
+
 def extraction_config(profile: str, frames: int | None = None, crop_size: int | None = None,
                       predictor: str | os.PathLike | None = None) -> ExtractConfig:
     """The extraction settings of ``profile`` with optional overrides.
@@ -196,8 +221,8 @@ def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame
                   path: Path) -> Path:
     """Up to :data:`PICTURE_FRAMES` evenly spaced faces (columns) with their scores."""
     from jdfd_lib.reporting.plot import (  # matplotlib, Agg unless MPLBACKEND
+        face_rows,
         image_grid,
-        reconstructions,
     )
 
     pick = np.unique(np.linspace(0, len(images) - 1, min(PICTURE_FRAMES, len(images))).round()
@@ -205,14 +230,18 @@ def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame
     size, _, _ = input_spec(model)
     shown = [images[i] for i in pick]
     titles = [f"frame {table['frame'].iat[i]}\nscore {table['score'].iat[i]:.2f}" for i in pick]
+    # (s, s, 3) in [0, 1]: resized as the model saw them, without the normalisation
+    inputs = [normalise(img, size, (0.0,) * 3, (1.0,) * 3).permute(1, 2, 0).numpy()
+              for img in shown]
+    rows = [("input", inputs, None)]
     if model.reconstructs:
         recon, err = reconstruct(model, shown)
-        # (s, s, 3) in [0, 1]: resized as the model saw them, without the normalisation
-        inputs = [normalise(img, size, (0.0,) * 3, (1.0,) * 3).permute(1, 2, 0).numpy()
-                  for img in shown]
-        fig = reconstructions(inputs, list(recon), list(err), titles)
-    else:
-        fig = image_grid(shown, titles, cols=len(shown))
+        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
+    maps = interpretations(model, shown)
+    if maps is not None:  # e.g. LAE: where its fake decision rests
+        rows.append(("interpretation", list(maps), "inferno"))
+    fig = face_rows(rows, titles) if len(rows) > 1 else image_grid(shown, titles,
+                                                                    cols=len(shown))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     import matplotlib.pyplot as plt

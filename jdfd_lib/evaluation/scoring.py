@@ -73,7 +73,8 @@ def forward_batch(model: Detector, x: torch.Tensor,
 
     Returns:
         ``score`` (B,) fake probability; ``recon`` (B, 3, h, w) float32 and ``recon_error``
-        (B,) mean squared error in the normalised space, both None without a decoder.
+        (B,) mean squared error in the normalised space, both None without a decoder;
+        ``interpretation`` (B, 1, h, w), the detector's map of where it looked (LAE), or None.
     """
     x = x.to(settings.device, non_blocking=True)
     if settings.channels_last:
@@ -82,14 +83,15 @@ def forward_batch(model: Detector, x: torch.Tensor,
         out = model(x)
     score = model.fake_score(out)  # (B,) the detector's fake probability
     recon = out.get("recon") if model.reconstructs else None
+    views = {"score": score, "interpretation": out.get("interpretation")}
     if recon is None:
-        return {"score": score, "recon": None, "recon_error": None}
+        return {**views, "recon": None, "recon_error": None}
     recon = recon.float()
     if recon.shape != x.shape:
         raise ValueError(f"reconstruction shape {tuple(recon.shape)} differs from the input "
                          f"{tuple(x.shape)}")
-    return {"score": score, "recon": recon, "recon_error": (recon - x.float()).square().mean(
-        dim=(1, 2, 3))}
+    return {**views, "recon": recon,
+            "recon_error": (recon - x.float()).square().mean(dim=(1, 2, 3))}
 
 
 def prepare_model(model: torch.nn.Module, settings: ScoreSettings) -> torch.nn.Module:

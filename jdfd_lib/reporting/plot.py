@@ -189,17 +189,25 @@ def training_curves(metrics: pd.DataFrame) -> plt.Figure:
 def reconstructions(inputs: Sequence[np.ndarray], recons: Sequence[np.ndarray],
                     errors: Sequence[np.ndarray], titles: Sequence[str]) -> plt.Figure:
     """Inputs, their reconstructions and the per-pixel error maps, one column each."""
-    n = len(inputs)
-    fig, axes = plt.subplots(3, n, figsize=(2.1 * n, 6.6), squeeze=False)
-    for j in range(n):
-        for i, (img, name) in enumerate(((inputs[j], "input"), (recons[j], "reconstruction"),
-                                         (errors[j], "error"))):
+    return face_rows([("input", inputs, None), ("reconstruction", recons, None),
+                      ("error", errors, "magma")], titles)
+
+
+def face_rows(rows: Sequence[tuple[str, Sequence[np.ndarray], str | None]],
+              titles: Sequence[str]) -> plt.Figure:
+    """One row per view of the same faces (name, images, colour map for one-channel maps;
+    None for RGB), one column per face titled by ``titles``."""
+    n = len(titles)
+    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n, 2.2 * len(rows)), squeeze=False)
+    for i, (name, images, cmap) in enumerate(rows):
+        for j in range(n):
             ax = axes[i, j]
-            ax.imshow(img, cmap="magma" if i == 2 else None)
+            ax.imshow(images[j], cmap=cmap)
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(name)
+    for j in range(n):
         axes[0, j].set_title(titles[j], fontsize=8)
     fig.tight_layout()
     return fig

@@ -41,8 +41,21 @@ def resolve(path: str | os.PathLike) -> Path:
 
 def portable(path: str | os.PathLike) -> str:
     """``path`` relative to the project root when it lies inside it (as recorded in result
-    files, so that committed results name no machine's absolute paths), else unchanged."""
+    files, so that committed results name no machine's absolute paths), else unchanged.
+
+    The path is taken as given, without following symbolic links: ``data/`` linked to a
+    disk elsewhere (the usual way to keep large datasets out of the repository) stays
+    ``data/...``. Only a path that is outside the project as written but inside it once its
+    links are followed is resolved.
+    """
     try:
-        return Path(path).resolve().relative_to(project_root()).as_posix()
-    except (ValueError, FileNotFoundError):  # outside the project, or no project around
+        root = project_root()
+    except FileNotFoundError:  # no project around
         return str(path)
+    given = Path(os.path.abspath(Path(path).expanduser()))  # lexical: links kept
+    for candidate in (given, given.resolve()):
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return str(path)

@@ -200,12 +200,17 @@ def test_finished_results_are_skipped_unless_stale_or_forced(tmp_path: Path, tin
     assert "up to date, skipped" in capsys.readouterr().out
     assert json_file.read_text() == first  # not rewritten (its time stamp would differ)
     ev.evaluate(tiny_ckpt, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out, force=True)
-    assert "skipped" not in capsys.readouterr().out
+    assert f"{json_file.name}: stale (--force); scoring again" in capsys.readouterr().out
     other = _checkpoint(tmp_path / "other.pt")  # same run name, new weights file
     torch.save({**torch.load(other, weights_only=True), "epoch": 2}, other)
     ev.evaluate(other, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out)
-    assert "skipped" not in capsys.readouterr().out
+    said = capsys.readouterr().out  # which result is recomputed, and why, before it is
+    old, new = file_sha256(tiny_ckpt)[:12], file_sha256(other)[:12]
+    assert f"{json_file.name}: stale (the checkpoint changed ({old} -> {new}))" in said
     assert json.loads(json_file.read_text())["checkpoint_sha256"] == file_sha256(other)
+    json_file.with_name(json_file.stem + "_roc.csv").unlink()
+    ev.evaluate(other, {"ffpp": tmp_path / "ffpp"}, ["ffpp"], out)
+    assert "stale (incomplete (" in capsys.readouterr().out
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_refused(tmp_path: Path) -> None:

@@ -39,11 +39,25 @@ from jdfd_lib.training.checkpoint import UNSAFE_FLAG, UNSAFE_HELP, load_checkpoi
 EVAL_SPLITS = ("val", "test")
 
 
-def _up_to_date(paths: dict[str, Path], fingerprint: dict) -> dict | None:
-    """The stored result if the set is complete and matches the fingerprint."""
+FINGERPRINT_WHAT = {"checkpoint_sha256": "the checkpoint", "index_sha256": "the face index",
+                    "split": "the split"}
+
+
+def _stale_because(paths: dict[str, Path], fingerprint: dict) -> str | None:
+    """Why a stored result set cannot be reused (None: it can): incomplete, or the
+    checkpoint, index or split it was computed from differs from the requested one."""
+    if not paths["json"].is_file():
+        return "no result yet"
     stored = stored_result(paths)
-    same = stored is not None and all(stored.get(k) == v for k, v in fingerprint.items())
-    return stored if same else None
+    if stored is None:
+        missing = [p.name for p in paths.values() if not p.is_file()]
+        return f"incomplete ({', '.join(missing) or 'unreadable JSON'})"
+    changed = [k for k, v in fingerprint.items() if stored.get(k) != v]
+    if not changed:
+        return None
+    return " and ".join(f"{FINGERPRINT_WHAT.get(k, k)} changed" + (
+        f" ({str(stored.get(k))[:12]} -> {str(fingerprint[k])[:12]})" if k.endswith("sha256")
+        else f" ({stored.get(k)} -> {fingerprint[k]})") for k in changed)
 
 
 def _resolve_roots(faces_roots: dict[str, os.PathLike] | os.PathLike,
@@ -104,11 +118,13 @@ def evaluate(checkpoint: str | os.PathLike,
         finger = {"checkpoint_sha256": ckpt_sha, "split": split,
                   "index_sha256": file_sha256(index_path(roots[test]))}
         paths = result_paths(out_dir, cfg.run_name, test, split)
-        stored = None if force else _up_to_date(paths, finger)
-        if stored is not None:
+        why = "--force" if force else _stale_because(paths, finger)
+        if why is None:
             print(f"{paths['json'].name}: up to date, skipped")
-            results[test] = stored
+            results[test] = stored_result(paths)
             continue
+        if why != "no result yet":  # say why a result on disk is computed again
+            print(f"{paths['json'].name}: stale ({why}); scoring again")
         settings = ScoreSettings.from_config(cfg, batch_size, num_workers)
         start = time.perf_counter()
         scored = score_paths(model, frames["abs_path"].tolist(), settings)

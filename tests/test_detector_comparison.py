@@ -71,3 +71,14 @@ def test_only_runs_of_the_training_set_enter() -> None:
     row = table[(table["detector"] == "jdfd") & (table["test"] == "ffpp")].iloc[0]
     assert row["ours_mean"] == pytest.approx(99.0)
     assert dc.differences(RESULTS, train="celebdf").empty
+
+
+def test_files_are_written_with_ours_and_published_apart(tmp_path) -> None:
+    out = dc.write_comparison(RESULTS, tmp_path, "demo")
+    md = (tmp_path / "detectors.md").read_text()
+    assert md.startswith("## Detectors compared, demo")
+    assert "| LAE " in md and "Celeb-DF (published)" in md and "seeds (0, 1, 2" in md
+    long = pd.read_csv(tmp_path / "detectors.csv")
+    assert len(long) == len(out["table"]) == 4 * 3
+    diffs = (tmp_path / "detector_differences.md").read_text()
+    assert diffs.count("\n- ") == 6 and "LAE below JDFD on FF++ -> Celeb-DF" in diffs

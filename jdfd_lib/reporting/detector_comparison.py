@@ -14,12 +14,16 @@ over seeds is decided by :func:`jdfd_lib.evaluation.stats.compare_seeds`, per te
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 
+from jdfd_lib.core.atomic import write_csv, write_text
 from jdfd_lib.datasets.registry import dataset_label
 from jdfd_lib.evaluation import stats
 from jdfd_lib.reporting import paper_reference as paper
-from jdfd_lib.reporting.report import DECIMALS, dataset_order, detector_runs
+from jdfd_lib.reporting.report import CSV_DECIMALS, DECIMALS, dataset_order, detector_runs
 
 COMPARED = ("jdfd", "baseline", "lae", "exposing")  # the table's rows, in this order
 LABELS = {"jdfd": "JDFD", "baseline": "Baseline", "lae": "LAE",
@@ -116,3 +120,32 @@ def differences(results: pd.DataFrame, train: str = "ffpp",
 
 def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
     return {int(s): 100.0 * float(v) for s, v in zip(sel["seed"], sel["frame_auc"], strict=True)}
+
+
+def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str,
+                     train: str = "ffpp", detectors: tuple[str, ...] = COMPARED) -> dict:
+    """Write ``detectors.{csv,md}`` (the long table; the wide one in Markdown) and
+    ``detector_differences.{csv,md}`` into ``out_dir`` (``results/<profile>``).
+
+    Returns:
+        ``table`` and ``differences`` (the DataFrames written).
+    """
+    out = Path(out_dir)
+    table = comparison_table(results, train, detectors)
+    diffs = differences(results, train, detectors)
+    seeds = ", ".join(str(s) for s in sorted(results["seed"].unique())) or "none"
+    note = (f"Profile `{profile}`, every detector trained on {dataset_label(train)} by the same "
+            f"trainer, splits and validation-only selection; frame AUC (%), mean ± std over "
+            f"training seeds ({seeds}; per cell `ours_n` in the CSV). Published: the paper's "
+            f"own figure for the same protocol, with its source in the CSV; never ours.")
+    write_csv(table.round(CSV_DECIMALS), out / "detectors.csv")
+    md = comparison_wide(table).to_markdown(index=False, floatfmt=f".{DECIMALS}f",
+                                            missingval="-")
+    write_text(out / "detectors.md", f"## Detectors compared, {profile}\n\n{md}\n\n{note}\n")
+    write_csv(diffs.round(CSV_DECIMALS), out / "detector_differences.csv")
+    lines = [f"- {s}" for s in diffs["sentence"]] or ["No pair of detectors to compare."]
+    write_text(out / "detector_differences.md",
+               f"## Differences from {LABELS[REFERENCE]}, {profile}\n\n" + "\n".join(lines)
+               + "\n\nFrame-AUC points (%), detector minus JDFD, paired over common seeds, 95% t "
+                 "interval.\n")
+    return {"table": table, "differences": diffs}

@@ -32,6 +32,20 @@ def test_worst_mistakes_orders_each_kind_of_error() -> None:
     assert worst["mistake"].tolist()[:2] == ["real scored fake"] * 2
 
 
+def test_worst_mistakes_are_videos_each_shown_by_its_worst_frame() -> None:
+    """Video "a" has the six worst real frames; it is listed once (by its worst frame), and
+    the other worst real videos follow, ranked by their mean score as a video verdict is."""
+    frames = [("a", f, 0.9 + f / 100) for f in range(6)] + [("b", 0, 0.8), ("b", 1, 0.1),
+                                                             ("c", 0, 0.5), ("c", 1, 0.5)]
+    scores = pd.DataFrame({"dataset": "ffpp", "method": "original",
+                           "video": [v for v, _, _ in frames], "frame": [f for _, f, _ in frames],
+                           "label": 0, "score": [s for _, _, s in frames]})
+    worst = browse.worst_mistakes(scores, 3)
+    assert worst["video"].tolist() == ["a", "c", "b"]  # means 0.925, 0.5, 0.45
+    assert worst["frame"].tolist() == [5, 0, 0]  # each video's most fake-looking frame
+    assert worst["video_score"].round(3).tolist() == [0.925, 0.5, 0.45]
+
+
 def test_library_versions_are_plain_strings_for_checkpoints_and_metrics() -> None:
     import torch
 

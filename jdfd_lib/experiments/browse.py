@@ -175,10 +175,30 @@ def video_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def worst_mistakes(scores: pd.DataFrame, n: int = 6) -> pd.DataFrame:
-    """The ``n`` real frames scored most fake and the ``n`` fake frames scored most real."""
-    real = scores[scores["label"] == 0].nlargest(n, "score").assign(mistake="real scored fake")
-    fake = scores[scores["label"] == 1].nsmallest(n, "score").assign(mistake="fake scored real")
-    return pd.concat([real, fake]).reset_index(drop=True)
+    """The ``n`` real videos scored most fake and the ``n`` fake videos scored most real, each
+    shown by its worst frame.
+
+    A video is judged by its mean frame score (``video_score``, as ``detect`` and the video
+    AUC judge it), so the list names ``n`` different videos per kind, not ``n`` frames of one.
+
+    Args:
+        scores: frame scores (``evaluate``'s scores file): ``method``, ``video``, ``frame``,
+            ``label`` (0 real, 1 fake) and ``score`` (the fake probability, 0-1).
+        n: videos per kind of mistake.
+
+    Returns:
+        The worst frame's row of each video, plus ``video_score`` and ``mistake`` ("real
+        scored fake" first, most fake first; then "fake scored real", most real first).
+    """
+    keys = [k for k in ("dataset", "method", "video") if k in scores.columns]
+    frames = scores.join(scores.groupby(keys)["score"].mean().rename("video_score"), on=keys)
+    parts = []
+    for label, most_fake, name in ((0, True, "real scored fake"), (1, False, "fake scored real")):
+        kind = frames[frames["label"] == label].sort_values(
+            ["video_score", "score", *keys, "frame"],
+            ascending=[not most_fake, not most_fake, *[True] * (len(keys) + 1)], kind="stable")
+        parts.append(kind.drop_duplicates(keys).head(n).assign(mistake=name))  # worst frame
+    return pd.concat(parts).reset_index(drop=True)
 
 
 def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike,

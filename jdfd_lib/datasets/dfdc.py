@@ -52,12 +52,23 @@ VAL_FRACTION = DatasetOption(
     f"as whole groups (default {DFDC_VAL_FRACTION})", DFDC_VAL_FRACTION, {"type": float})
 
 
-def read_json(path: Path) -> object:
-    """JSON of ``path``, or a one-line ValueError naming it."""
+def read_json_object(path: Path, what: str, expected: str) -> dict:
+    """The JSON object in ``path`` (``what`` names the file in messages, ``expected`` its
+    format).
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: not JSON, or JSON that is not an object (one line naming the file).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found; expected {expected}")
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object {expected}, got {type(data).__name__}")
+    return data
 
 
 def check_val_fraction(val_fraction: float) -> float:
@@ -88,13 +99,8 @@ def read_dfdc_metadata(path: Path) -> dict[str, tuple[int, str]]:
         FileNotFoundError: the part has no metadata.json.
         ValueError: not JSON, or an entry without ``label`` REAL/FAKE (and ``original``).
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: DFDC part metadata not found; expected "
-                                f'{{"name.mp4": {{"label": "REAL"|"FAKE", "original": ..}}}}')
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected {{"name.mp4": {{"label": "REAL"|"FAKE", '
-                         f'"original": ..}}}}, got {type(data).__name__}')
+    data = read_json_object(path, "DFDC part metadata",
+                            '{"name.mp4": {"label": "REAL"|"FAKE", "original": ..}}')
     videos = {}
     for name, entry in data.items():
         label = entry.get("label") if isinstance(entry, dict) else None
@@ -227,14 +233,9 @@ def read_dfdcp_index(path: Path) -> dict[str, tuple[int, str, str]]:
         ValueError: not JSON, or an entry without label real/fake agreeing with its folder,
             set train/test, or target_id.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: DFDC preview index not found; expected "
-                                f'{{"<folder>/.../name.mp4": {{"label": "real"|"fake", '
-                                f'"set": "train"|"test", "target_id": ..}}}}')
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object of relative video paths, got "
-                         f"{type(data).__name__}")
+    data = read_json_object(path, "DFDC preview index",
+                            '{"<folder>/.../name.mp4": {"label": "real"|"fake", '
+                            '"set": "train"|"test", "target_id": ..}}')
     index = {}
     for rel, entry in data.items():
         ok = (isinstance(entry, dict) and entry.get("label") in ("real", "fake")

@@ -43,19 +43,19 @@ FINGERPRINT_WHAT = {"checkpoint_sha256": "the checkpoint", "index_sha256": "the 
                     "split": "the split"}
 
 
-def _stale_because(paths: dict[str, Path], fingerprint: dict) -> str | None:
-    """Why a stored result set cannot be reused (None: it can): incomplete, or the
-    checkpoint, index or split it was computed from differs from the requested one."""
+def _stored_or_why(paths: dict[str, Path], fingerprint: dict) -> tuple[dict | None, str]:
+    """(the stored result, "") if it can be reused, else (None, why not): no result,
+    incomplete, or the checkpoint, index or split it was computed from differs."""
     if not paths["json"].is_file():
-        return "no result yet"
+        return None, "no result yet"
     stored = stored_result(paths)
     if stored is None:
         missing = [p.name for p in paths.values() if not p.is_file()]
-        return f"incomplete ({', '.join(missing) or 'unreadable JSON'})"
+        return None, f"incomplete ({', '.join(missing) or 'unreadable JSON'})"
     changed = [k for k, v in fingerprint.items() if stored.get(k) != v]
     if not changed:
-        return None
-    return " and ".join(f"{FINGERPRINT_WHAT.get(k, k)} changed" + (
+        return stored, ""
+    return None, " and ".join(f"{FINGERPRINT_WHAT.get(k, k)} changed" + (
         f" ({str(stored.get(k))[:12]} -> {str(fingerprint[k])[:12]})" if k.endswith("sha256")
         else f" ({stored.get(k)} -> {fingerprint[k]})") for k in changed)
 
@@ -118,10 +118,10 @@ def evaluate(checkpoint: str | os.PathLike,
         finger = {"checkpoint_sha256": ckpt_sha, "split": split,
                   "index_sha256": file_sha256(index_path(roots[test]))}
         paths = result_paths(out_dir, cfg.run_name, test, split)
-        why = "--force" if force else _stale_because(paths, finger)
-        if why is None:
+        stored, why = (None, "--force") if force else _stored_or_why(paths, finger)
+        if stored is not None:
             print(f"{paths['json'].name}: up to date, skipped")
-            results[test] = stored_result(paths)
+            results[test] = stored
             continue
         if why != "no result yet":  # say why a result on disk is computed again
             print(f"{paths['json'].name}: stale ({why}); scoring again")

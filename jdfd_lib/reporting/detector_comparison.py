@@ -23,7 +23,14 @@ from jdfd_lib.core.atomic import write_csv, write_text
 from jdfd_lib.datasets.registry import dataset_label
 from jdfd_lib.evaluation import stats
 from jdfd_lib.reporting import paper_reference as paper
-from jdfd_lib.reporting.report import CSV_DECIMALS, DECIMALS, dataset_order, detector_runs
+from jdfd_lib.reporting.report import (
+    CSV_DECIMALS,
+    DECIMALS,
+    dataset_order,
+    detector_runs,
+    ours_text,
+    per_seed,
+)
 
 COMPARED = ("jdfd", "baseline", "lae", "exposing")  # the table's rows, in this order
 LABELS = {"jdfd": "JDFD", "baseline": "Baseline", "lae": "LAE",
@@ -81,9 +88,7 @@ def _runs(results: pd.DataFrame, detector: str, train: str) -> pd.DataFrame:
 
 def comparison_wide(table: pd.DataFrame) -> pd.DataFrame:
     """One row per detector: "mean ± std" of ours, then the published figure, per test set."""
-    cells = table.assign(ours=[stats.format_mean_std(m, s, DECIMALS) if n else None
-                               for m, s, n in zip(table["ours_mean"], table["ours_std"],
-                                                  table["ours_n"], strict=True)])
+    cells = table.assign(ours=ours_text(table))
     order = list(dict.fromkeys(table["label"]))
     parts = []
     for source, column in (("ours", "ours"), ("published", "published")):
@@ -107,7 +112,7 @@ def differences(results: pd.DataFrame, train: str = "ffpp",
             continue
         runs = _runs(results, d, train)
         for test in dataset_order(runs["test_dataset"], ref["test_dataset"]):
-            a, b = (_per_seed(r[r["test_dataset"] == test]) for r in (runs, ref))
+            a, b = (per_seed(r[r["test_dataset"] == test]) for r in (runs, ref))
             if not a or not b:
                 continue
             rows.append({"detector": d, "reference": reference, "train": train, "test": test,
@@ -117,9 +122,6 @@ def differences(results: pd.DataFrame, train: str = "ffpp",
     return pd.DataFrame(rows, columns=["detector", "reference", "train", "test", "mean", "std",
                                        "n", "lo", "hi", "p", "significant", "sentence"])
 
-
-def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
-    return {int(s): 100.0 * float(v) for s, v in zip(sel["seed"], sel["frame_auc"], strict=True)}
 
 
 def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str,

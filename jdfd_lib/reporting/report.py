@@ -139,7 +139,7 @@ def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _ours_text(table: pd.DataFrame) -> list[str | None]:
+def ours_text(table: pd.DataFrame) -> list[str | None]:
     """The "mean ± std" strings of a long table's ``ours_*`` columns (None where missing)."""
     return [stats.format_mean_std(m, s, DECIMALS) if n else None
             for m, s, n in zip(table["ours_mean"], table["ours_std"], table["ours_n"],
@@ -151,7 +151,7 @@ def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     parts = []
     rows = table[index].drop_duplicates()  # the long table's order (the paper's), not sorted
     rows = pd.MultiIndex.from_frame(rows) if len(index) > 1 else pd.Index(rows[index[0]])
-    cells = table.assign(ours=_ours_text(table), paper=table["paper_frame_auc"])
+    cells = table.assign(ours=ours_text(table), paper=table["paper_frame_auc"])
     for source in ("ours", "paper"):
         p = cells.set_index([*index, "test"])[source].unstack("test")
         p = p.reindex(index=rows, columns=dataset_order(table["test"]))
@@ -165,7 +165,7 @@ def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
 
 def fig4_wide(table: pd.DataFrame) -> pd.DataFrame:
     """The Fig. 4 table as shown: one row per ratio, "mean ± std" per test set."""
-    cells = table.assign(ours=_ours_text(table))
+    cells = table.assign(ours=ours_text(table))
     out = cells.pivot(index="unlabeled_ratio", columns="test_dataset", values="ours")
     out = out.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
     out = out.reindex(columns=[c for c in dataset_order(out.columns) if c in out.columns])
@@ -205,7 +205,7 @@ def write_paper_reference(out_dir: str | os.PathLike) -> None:
                + "".join(f"- {s}\n" for s in paper.FIG4_STATEMENTS) + f"\n{note}\n")
 
 
-def _per_seed(sel: pd.DataFrame) -> dict[int, float]:
+def per_seed(sel: pd.DataFrame) -> dict[int, float]:
     """seed -> frame AUC (%) of the rows of one setting (one row per seed)."""
     return {int(k): 100.0 * float(v) for k, v in zip(sel["seed"], sel["frame_auc"], strict=True)}
 
@@ -244,7 +244,7 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
         pairs.append((f"unlabelled: {pct}% vs 0%", f"{lf} + {pct}% unlabelled", f"{lf} + 0%",
                       train_fig4, test, a, b))
     rows = [{"setting": setting, "a": a_name, "b": b_name, "train": train, "test": test,
-             **stats.compare_seeds(_per_seed(a), _per_seed(b), a_name, b_name,
+             **stats.compare_seeds(per_seed(a), per_seed(b), a_name, b_name,
                                    f"{_label(train)} -> {_label(test)}")}
             for setting, a_name, b_name, train, test, a, b in pairs if len(a) and len(b)]
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)

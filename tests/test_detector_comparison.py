@@ -82,3 +82,34 @@ def test_files_are_written_with_ours_and_published_apart(tmp_path) -> None:
     assert len(long) == len(out["table"]) == 4 * 3
     diffs = (tmp_path / "detector_differences.md").read_text()
     assert diffs.count("\n- ") == 6 and "LAE below JDFD on FF++ -> Celeb-DF" in diffs
+
+
+def test_each_training_set_gets_its_own_table_and_differences(tmp_path) -> None:
+    both = pd.concat([RESULTS, _results({"jdfd": JDFD, "lae": LAE}, train="celebdf")],
+                     ignore_index=True)
+    out = dc.write_comparison(both, tmp_path, "paper", trains=["ffpp", "celebdf"])
+    assert set(out["table"]["train"]) == {"ffpp", "celebdf"} and len(out["table"]) == 24
+    md = (tmp_path / "detectors.md").read_text()
+    assert md.index("### Trained on FF++") < md.index("### Trained on Celeb-DF")
+    assert set(out["differences"]["train"]) == {"ffpp", "celebdf"}
+    assert "LAE below JDFD on Celeb-DF -> Celeb-DF" in (tmp_path / "detector_differences.md"
+                                                        ).read_text()
+    assert dc.default_train_sets("demo") == ["ffpp"]
+    assert dc.default_train_sets("paper") == ["ffpp", "uadfv", "celebdf"]
+
+
+def test_roc_figure_has_a_panel_per_test_set_and_a_curve_per_detector(tmp_path) -> None:
+    from jdfd_lib.reporting.plot import comparison_roc
+
+    for run in RESULTS["run_name"].unique():
+        for test in SETS:
+            pd.DataFrame({"fpr": [0, 0.2, 1], "tpr": [0, 0.7, 1]}).to_csv(
+                tmp_path / f"{run}__{test}_roc.csv", index=False)
+    fig = comparison_roc(RESULTS, tmp_path, ["ffpp"], dc.COMPARED, dc.LABELS)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["FF++ -> FF++", "FF++ -> UADFV",
+                                              "FF++ -> Celeb-DF"]
+    legend = [t.get_text() for t in axes[2].get_legend().get_texts()]
+    assert len(legend) == 3 and legend[1].startswith("LAE AUC 71.3 ± 1.5 (n=3)")
+    dc.write_comparison(RESULTS, tmp_path, "demo", metrics_dir=tmp_path)
+    assert (tmp_path / "detectors_roc.png").stat().st_size > 10_000

@@ -35,7 +35,7 @@ def _code(cell: dict) -> str:
 def test_notebooks_are_numbered_in_order() -> None:
     names = [p.stem for p in NOTEBOOKS]
     assert [n[:2] for n in names] == [f"{i:02d}" for i in range(len(names))]
-    assert len(names) == 7
+    assert len(names) == 8
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -77,7 +77,8 @@ def test_exact_checks_only_where_outputs_are_machine_independent() -> None:
                if "nbval-check-output" in c.get("metadata", {}).get("tags", [])}
     assert {"00_demo_data", "01_preprocess"} <= checked
     assert not checked & {"02_train", "03_cross_dataset", "04_decoder_ablation",
-                          "05_unlabeled_augmentation", "07_explore"}
+                          "05_unlabeled_augmentation", "06_detector_comparison",
+                          "07_explore"}
     script = (ROOT / "run_tests.sh").read_text()
     assert "jdfd_lib check-results" in script and "--nbval-lax" in script
 

@@ -12,7 +12,7 @@ import pytest
 
 from jdfd_lib.evaluation import metrics
 from jdfd_lib.evaluation.results import result_paths, write_results
-from jdfd_lib.reporting import paper_reference, plot, report
+from jdfd_lib.reporting import paper_reference, plot, readme, report
 
 SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = (0, 1, 2)
@@ -161,7 +161,7 @@ def test_written_report_over_three_seeds(tmp_path: Path) -> None:
     assert text.count(": significant") == 2 and text.count(": within noise") == 16
     for png in ("fig3_roc.png", "fig4_unlabeled.png"):
         assert (out / png).stat().st_size > 10_000
-    block = report.readme_block(out)
+    block = readme.readme_block(out)
     assert block.index("Fig. 4 data") < block.index("Comparisons over training seeds")
     report.write_paper_reference(tmp_path / "paper_reference")
     ref = pd.read_csv(tmp_path / "paper_reference" / "table2.csv")
@@ -195,9 +195,9 @@ def test_readme_shows_the_committed_demo_results() -> None:
     """The README's results section is the committed demo tables, never typed in by hand
     (after a new demo run: ``python -m jdfd_lib report ... --readme README.md``)."""
     root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
-    block = report.readme_block(root / "results" / "demo")
-    assert block.strip() in readme
+    text = (root / "README.md").read_text()
+    block = readme.readme_block(root / "results" / "demo")
+    assert block.strip() in text
     assert "(paper)" in block and "(ours)" in block
 
 
@@ -206,17 +206,17 @@ def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     out.mkdir(parents=True)
     for name in ("table2", "table3", "fig4", "comparisons"):
         (out / f"{name}.md").write_text(f"## {name} title\n\n| a |\n|---|\n| 1 |\n")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{report.README_BEGIN}\nold\n{report.README_END}\noutro\n")
-    assert report.sync_readme(readme, out)
-    text = readme.read_text()
+    path = tmp_path / "README.md"
+    path.write_text(f"intro\n{readme.README_BEGIN}\nold\n{readme.README_END}\noutro\n")
+    assert readme.sync_readme(path, out)
+    text = path.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert "#### table3 title" in text
     assert text.index("#### fig4 title") < text.index("#### comparisons title")
-    assert not report.sync_readme(readme, out)  # idempotent
-    readme.write_text("no markers")
+    assert not readme.sync_readme(path, out)  # idempotent
+    path.write_text("no markers")
     with pytest.raises(ValueError, match="README.md.*markers"):
-        report.sync_readme(readme, out)
+        readme.sync_readme(path, out)
 
 
 def test_metric_table_is_one_row_per_cell_in_the_papers_order() -> None:

@@ -21,9 +21,10 @@ from typing import Any
 
 PROFILES = ("paper", "demo")
 OPTIMIZERS = ("sgd", "adam")
-# Fields that change where a run reads or writes, or how fast it runs, but not what it learns;
-# they are ignored when a saved run's config is compared with a requested one.
-RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device")
+# Fields that change where a run reads or writes, or how fast it runs, but not what it learns
+# (the CPU thread count changes float rounding only); they are ignored when a saved run's
+# config is compared with a requested one, so a grid run with other parallelism reuses it.
+RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device", "num_threads")
 
 
 @dataclass

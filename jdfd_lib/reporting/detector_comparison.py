@@ -5,11 +5,14 @@ data, crops and model selection. Here JDFD, its no-decoder baseline, LAE (Du et 
 Exposing the Deception (Ba et al. 2024) are trained by the same trainer on one training set
 (FF++ by default, the standard protocol) and scored on every test set: rows = detectors,
 columns = test sets, cells = mean ± std over training seeds of the frame AUC (%). The figures
-the papers themselves publish for the *same* protocol (frame AUC, trained on FF++ c23) stand
+the papers themselves publish for the *same* protocol (frame AUC, same training set) stand
 beside ours, labelled with their source, never mixed in: JDFD's Table 2 and Table 3 give JDFD's
 and the baseline's; the sources this project holds for LAE and Exposing the Deception give no
 figure for this protocol, so their cells say so. Which differences from JDFD exceed the spread
 over seeds is decided by :func:`jdfd_lib.evaluation.stats.compare_seeds`, per test set.
+The demo trains on FF++ only; the paper profile on each of the three training sets
+(:func:`default_train_sets`), one table per training set. ROC curves per test set:
+:func:`comparison_roc`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ REFERENCE = "jdfd"  # the detector every other one is compared with
 NO_FIGURE = "no figure for this protocol in the sources"
 
 
+def default_train_sets(profile: str) -> list[str]:
+    """The training sets compared: FF++ (the standard protocol) in the demo, where six more
+    runs per training set would not fit its time budget; the paper's three otherwise."""
+    return ["ffpp"] if profile == "demo" else ["ffpp", "uadfv", "celebdf"]
+
+
 def published(train: str) -> dict[tuple[str, str], tuple[float, str]]:
     """(detector, test) -> (frame AUC %, source) that a paper publishes for training on
     ``train`` with this protocol; only JDFD's paper gives any (its Tables 2 and 3)."""
@@ -53,6 +62,16 @@ def published(train: str) -> dict[tuple[str, str], tuple[float, str]]:
     return out
 
 
+def compared_trains(results: pd.DataFrame,
+                    detectors: tuple[str, ...] = COMPARED) -> list[str]:
+    """Training sets on which a detector besides JDFD and its baseline (the paper's own
+    Tables 2-3) has runs without unlabelled data, in report order."""
+    others = [d for d in detectors if d not in ("jdfd", "baseline")]
+    sel = results[results["variant"].isin(others) & (results["unlabeled_ratio"] == 0)]
+    present = set(sel["train_dataset"])
+    return [t for t in dataset_order(present) if t in present]
+
+
 def comparison_table(results: pd.DataFrame, train: str = "ffpp",
                      detectors: tuple[str, ...] = COMPARED) -> pd.DataFrame:
     """The long comparison table.
@@ -63,7 +82,8 @@ def comparison_table(results: pd.DataFrame, train: str = "ffpp",
         detectors: registered detector names, in row order.
 
     Returns:
-        One row per (detector, test set): ``detector``, ``label``, ``test``, ``ours_mean``,
+        One row per (detector, test set): ``train``, ``detector``, ``label``, ``test``,
+        ``ours_mean``,
         ``ours_std``, ``ours_n`` (frame AUC %, over seeds; NaN / 0 without runs),
         ``published`` (the paper's figure or NaN) and ``published_source``.
     """
@@ -75,7 +95,7 @@ def comparison_table(results: pd.DataFrame, train: str = "ffpp",
     for d in detectors:
         for test in tests:
             value, source = figures.get((d, test), (None, NO_FIGURE))
-            rows.append({"detector": d, "label": LABELS.get(d, d), "test": test,
+            rows.append({"train": train, "detector": d, "label": LABELS.get(d, d), "test": test,
                          **ours[d].get((test,), stats.empty_mean_std()),
                          "published": value, "published_source": source})
     return pd.DataFrame(rows)
@@ -125,29 +145,48 @@ def differences(results: pd.DataFrame, train: str = "ffpp",
 
 
 def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str,
-                     train: str = "ffpp", detectors: tuple[str, ...] = COMPARED) -> dict:
-    """Write ``detectors.{csv,md}`` (the long table; the wide one in Markdown) and
-    ``detector_differences.{csv,md}`` into ``out_dir`` (``results/<profile>``).
+                     trains: tuple[str, ...] | list[str] = ("ffpp",),
+                     detectors: tuple[str, ...] | list[str] = COMPARED,
+                     metrics_dir: str | os.PathLike | None = None) -> dict:
+    """Write ``detectors.{csv,md}`` (the long table of every training set; in Markdown one
+    wide table per training set) and ``detector_differences.{csv,md}`` into ``out_dir``
+    (``results/<profile>``), and with ``metrics_dir`` (where the ROC files are) the ROC
+    curves ``detectors_roc.png``.
 
     Returns:
-        ``table`` and ``differences`` (the DataFrames written).
+        ``table`` and ``differences`` (the DataFrames written, all training sets).
     """
-    out = Path(out_dir)
-    table = comparison_table(results, train, detectors)
-    diffs = differences(results, train, detectors)
+    out, detectors = Path(out_dir), tuple(detectors)
+    tables = [comparison_table(results, t, detectors) for t in trains]
+    diffs = pd.concat([differences(results, t, detectors) for t in trains], ignore_index=True)
     seeds = ", ".join(str(s) for s in sorted(results["seed"].unique())) or "none"
-    note = (f"Profile `{profile}`, every detector trained on {dataset_label(train)} by the same "
-            f"trainer, splits and validation-only selection; frame AUC (%), mean ± std over "
-            f"training seeds ({seeds}; per cell `ours_n` in the CSV). Published: the paper's "
-            f"own figure for the same protocol, with its source in the CSV; never ours.")
+    note = (f"Profile `{profile}`, every detector trained by the same trainer, splits and "
+            f"validation-only selection; frame AUC (%), mean ± std over training seeds "
+            f"({seeds}; per cell `ours_n` in the CSV). Published: the paper's own figure for "
+            f"the same protocol, with its source in the CSV; never ours.")
+    sections = [f"### Trained on {dataset_label(t)}\n\n" + comparison_wide(table).to_markdown(
+        index=False, floatfmt=f".{DECIMALS}f", missingval="-") for t, table in zip(
+        trains, tables, strict=True)]
+    table = pd.concat(tables, ignore_index=True)
     write_csv(table.round(CSV_DECIMALS), out / "detectors.csv")
-    md = comparison_wide(table).to_markdown(index=False, floatfmt=f".{DECIMALS}f",
-                                            missingval="-")
-    write_text(out / "detectors.md", f"## Detectors compared, {profile}\n\n{md}\n\n{note}\n")
+    write_text(out / "detectors.md", f"## Detectors compared, {profile}\n\n"
+               + "\n\n".join(sections) + f"\n\n{note}\n")
     write_csv(diffs.round(CSV_DECIMALS), out / "detector_differences.csv")
     lines = [f"- {s}" for s in diffs["sentence"]] or ["No pair of detectors to compare."]
     write_text(out / "detector_differences.md",
                f"## Differences from {LABELS[REFERENCE]}, {profile}\n\n" + "\n".join(lines)
                + "\n\nFrame-AUC points (%), detector minus JDFD, paired over common seeds, 95% t "
-                 "interval.\n")
+                 "interval; a difference is significant when the interval excludes 0.\n")
+    if metrics_dir is not None:
+        from jdfd_lib.reporting.plot import save_comparison_roc  # matplotlib: only to draw
+
+        save_comparison_roc(results, metrics_dir, out / "detectors_roc.png", list(trains),
+                            list(detectors), LABELS)
     return {"table": table, "differences": diffs}
+
+
+def show(results_dir: str | os.PathLike) -> str:
+    """The written comparison (``detectors.md``) and its differences, as Markdown."""
+    out = Path(results_dir)
+    return "\n".join((out / f"{n}.md").read_text() for n in ("detectors",
+                                                               "detector_differences"))

@@ -75,15 +75,8 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
             hit = sel[(sel["train_dataset"] == train) & (sel["test_dataset"] == test)]
             if hit.empty:
                 continue
-            rocs = [read_roc(metrics_dir, r, test) for r in hit["run_name"]]
-            mean, std = mean_roc(rocs)
-            auc, auc_std, n = seed_mean_std(100 * hit["frame_auc"].to_numpy(dtype=float))
-            n_max = max(n_max, n)
-            line, = ax.plot(FPR_GRID, mean, lw=1.8,
-                            label=f"({_letter(train)}, {_letter(test)}) AUC "
-                                  f"{format_mean_std(auc, auc_std)} (n={n})")
-            ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
-                            color=line.get_color(), alpha=0.2, lw=0)
+            n_max = max(n_max, _seed_roc(ax, hit, metrics_dir, test,
+                                         f"({_letter(train)}, {_letter(test)})"))
         ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
         ax.set(title=f"trained on {dataset_label(train)}", xlabel="false positive rate",
                xlim=(0, 1), ylim=(0, 1.01))
@@ -97,6 +90,50 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
     fig.suptitle(f"Fig. 3 (ours): frame-level ROC of {DETECTOR_LABELS.get(detector, detector)}"
                  f", (train, test), mean ± std over "
                  f"{n_max} training seed{'' if n_max == 1 else 's'}")
+    fig.tight_layout()
+    return fig
+
+
+def _seed_roc(ax: plt.Axes, hit: pd.DataFrame, metrics_dir: str | os.PathLike, test: str,
+              name: str) -> int:
+    """Draw the mean ROC over the seeds of ``hit`` (one row per run on ``test``) with a ± 1
+    std band; the legend entry is ``name`` and the frame AUC as mean ± std. Returns n seeds."""
+    mean, std = mean_roc([read_roc(metrics_dir, r, test) for r in hit["run_name"]])
+    auc, auc_std, n = seed_mean_std(100 * hit["frame_auc"].to_numpy(dtype=float))
+    line, = ax.plot(FPR_GRID, mean, lw=1.6,
+                    label=f"{name} AUC {format_mean_std(auc, auc_std)} (n={n})")
+    ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
+                    color=line.get_color(), alpha=0.2, lw=0)
+    return n
+
+
+def comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
+                   trains: Sequence[str], detectors: Sequence[str],
+                   labels: dict[str, str] | None = None) -> plt.Figure:
+    """ROC curves of several detectors: one row of panels per training set, one panel per
+    test set, one curve per detector (mean over seeds, band ± 1 std; runs without unlabelled
+    data)."""
+    labels = labels or {}
+    sel = results[results["variant"].isin(detectors) & (results["unlabeled_ratio"] == 0)
+                  & results["train_dataset"].isin(trains)]
+    tests = dataset_order(sel["test_dataset"])
+    fig, axes = plt.subplots(len(trains), max(1, len(tests)), squeeze=False, sharey=True,
+                             figsize=(3.4 * max(1, len(tests)), 3.4 * len(trains)))
+    for row, train in zip(axes, trains, strict=True):
+        for ax, test in zip(row, tests, strict=False):
+            for d in detectors:
+                hit = sel[(sel["variant"] == d) & (sel["train_dataset"] == train)
+                          & (sel["test_dataset"] == test)]
+                if not hit.empty:
+                    _seed_roc(ax, hit, metrics_dir, test, labels.get(d, d))
+            ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+            ax.set(title=f"{dataset_label(train)} -> {dataset_label(test)}", xlim=(0, 1),
+                   ylim=(0, 1.01), xlabel="false positive rate")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="lower right", fontsize=6)
+        row[0].set_ylabel("true positive rate")
+    fig.suptitle("Detectors compared: frame-level ROC (train -> test), mean over seeds, "
+                 "band ± 1 std", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -133,6 +170,13 @@ def save_fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike, path: str |
               ) -> Path:
     """Draw Fig. 3 and save it as PNG."""
     return _save(fig3(results, metrics_dir), path)
+
+
+def save_comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
+                        path: str | os.PathLike, trains: Sequence[str],
+                        detectors: Sequence[str], labels: dict[str, str] | None = None) -> Path:
+    """Draw :func:`comparison_roc` and save it as PNG."""
+    return _save(comparison_roc(results, metrics_dir, trains, detectors, labels), path)
 
 
 def save_fig4(table: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -5,7 +5,9 @@ cell of ours is the mean ± sample std of the frame AUC (%) over the training se
 in ``results/<profile>/``: ``table2``, ``table3``, ``fig4`` (``.csv`` long and numeric:
 ``ours_mean``, ``ours_std``, ``ours_n``; ``.md``: "mean ± std" beside the paper),
 ``comparisons.{csv,md}`` (paired t tests over seeds: JDFD vs Baseline, each unlabelled ratio
-vs 0 %), ``fig3_roc.png``, ``fig4_unlabeled.png``, ``metrics.json``. The paper's numbers are
+vs 0 %), ``fig3_roc.png``, ``fig4_unlabeled.png``, ``metrics.json``, and when the related
+detectors have runs the comparison of :mod:`jdfd_lib.reporting.detector_comparison`. The
+paper's numbers are
 written to ``results/paper_reference/`` and stand beside ours under "paper"; they never enter
 a computation of ours.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json, write_text
-from jdfd_lib.core.paths import portable
 from jdfd_lib.datasets.registry import dataset_label, ordered
 from jdfd_lib.evaluation import stats
 from jdfd_lib.evaluation.results import load_results
@@ -310,51 +310,6 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
     return {"table2": t2, "table3": t3, "fig4": f4, "comparisons": comp}
 
 
-README_BEGIN = "<!-- demo-results:begin (written by `python -m jdfd_lib report --readme`) -->"
-README_END = "<!-- demo-results:end -->"
-
-
-def readme_block(results_dir: str | os.PathLike) -> str:
-    """The README's results section: the written tables, the comparison sentences and the
-    figures of one profile, and the stage timings of its run record, between the markers."""
-    out = Path(results_dir)
-    parts = [README_BEGIN]
-    for name in ("table2", "table3", "fig4", "comparisons"):
-        md = out / f"{name}.md"
-        if name == "comparisons" and not md.is_file():
-            continue  # results written before comparisons existed
-        parts.append(md.read_text().strip().replace("## ", "#### ", 1))
-    rel = portable(out)  # links relative to the project root, where the README is
-    parts.append(f"![Fig. 3]({rel}/fig3_roc.png)\n![Fig. 4]({rel}/fig4_unlabeled.png)")
-    record = out / "run_record.json"
-    if record.is_file():
-        stages = json.loads(record.read_text()).get("stages", {})
-        rows = " | ".join(f"{k} {v['seconds']:.0f} s" for k, v in sorted(stages.items()))
-        total = sum(v["seconds"] for v in stages.values())
-        parts.append(f"Stage times of the run that wrote these files (`{rel}/run_record.json`): "
-                     f"{rows}; total {total / 60:.1f} min.")
-    parts.append(README_END)
-    return "\n\n".join(parts) + "\n"
-
-
-def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
-    """Replace the README's results section by :func:`readme_block`; True if it changed.
-
-    Raises:
-        ValueError: the README lacks the begin/end markers.
-    """
-    path = Path(readme)
-    text = path.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(f"{path}: expected the markers {README_BEGIN!r} and {README_END!r}")
-    head, rest = text.split(README_BEGIN, 1)
-    tail = rest.split(README_END, 1)[1]
-    new = head + readme_block(results_dir).rstrip("\n") + tail
-    if new != text:
-        path.write_text(new)
-    return new != text
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m jdfd_lib report``."""
     parser.add_argument("--metrics", required=True, help="folder of evaluate's JSON files")
@@ -384,6 +339,12 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
     save_fig3(results, metrics_dir, out / "fig3_roc.png")
     if not tables["fig4"].empty:
         save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
+    from jdfd_lib.reporting import detector_comparison  # it imports this module
+
+    trains = detector_comparison.compared_trains(results)
+    if trains:  # the related detectors have runs: notebook 06's table and ROC curves
+        detector_comparison.write_comparison(results, out, profile, trains,
+                                             metrics_dir=metrics_dir)
     write_paper_reference(out.parent / "paper_reference")
     return results
 
@@ -392,6 +353,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the tables and figures from a metrics folder."""
     write_all(args.profile, args.metrics, args.out)
     print((Path(args.out) / "table2.md").read_text())
+    from jdfd_lib.reporting.readme import sync_readme
+
     if args.readme and sync_readme(args.readme, args.out):
         print(f"updated {args.readme}")
     return 0

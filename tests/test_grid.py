@@ -1,0 +1,100 @@
+"""The experiment grid (notebooks 03-06): run configs, parallel trainings, their results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.core.errors import UserError
+from jdfd_lib.experiments import grid
+from jdfd_lib.training.checkpoint import read_checkpoint
+
+SIZE = 32
+
+
+def test_grid_jobs_explicit_env_and_default(monkeypatch) -> None:
+    monkeypatch.delenv(grid.JOBS_ENV, raising=False)
+    assert grid.grid_jobs(3) == 3
+    assert grid.grid_jobs(None, "cpu", cpus=2) == 2
+    assert grid.grid_jobs(None, "cpu", cpus=16) == 2  # more processes do not pay at demo size
+    assert grid.grid_jobs(None, "cpu", cpus=1) == 1
+    assert grid.grid_jobs(None, "cuda", cpus=16) == 1  # one GPU trains one run at a time
+    monkeypatch.setenv(grid.JOBS_ENV, "1")
+    assert grid.grid_jobs(None, "cpu", cpus=2) == 1
+    assert grid.grid_jobs(2, "cpu", cpus=2) == 2  # the caller's choice wins over the variable
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5"])
+def test_grid_jobs_refuses_a_bad_variable(monkeypatch, bad: str) -> None:
+    monkeypatch.setenv(grid.JOBS_ENV, bad)
+    with pytest.raises(UserError, match=rf"JDFD_JOBS='{bad}'.*positive integer"):
+        grid.grid_jobs(None)
+
+
+@pytest.mark.parametrize("bad", [0, -2, True, 1.0])
+def test_grid_jobs_refuses_a_bad_argument(bad) -> None:
+    with pytest.raises(UserError, match="jobs: expected a positive integer"):
+        grid.grid_jobs(bad)
+
+
+def test_grid_configs_are_seed_major(tmp_path: Path) -> None:
+    paths = grid.Paths(faces=tmp_path / "f", runs=tmp_path / "r", results=tmp_path / "res")
+    cfgs = grid.grid_configs("demo", paths, ["ffpp", "uadfv"], ["jdfd", "lae"], [0.0], [0, 1])
+    names = [c.run_name for c in cfgs]
+    assert names[:4] == ["demo-jdfd-ffpp-u00-s0", "demo-lae-ffpp-u00-s0",
+                         "demo-jdfd-uadfv-u00-s0", "demo-lae-uadfv-u00-s0"]
+    assert all(n.endswith("-s1") for n in names[4:]) and len(set(names)) == 8
+    assert {c.out_dir for c in cfgs} == {str(tmp_path / "r")}
+    with pytest.raises(ValueError, match="seeds must be a non-empty sequence"):
+        grid.grid_configs("demo", paths, ["ffpp"], ["jdfd"], [0.0], [])
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory, synthetic_faces) -> Path:
+    root = tmp_path_factory.mktemp("faces")
+    synthetic_faces(root / "ffpp", "ffpp", seed=0)
+    return root
+
+
+def _cfg(faces: Path, out: Path, variant: str, seed: int):
+    return config_from_overrides(
+        "demo", variant=variant, seed=seed, train_dataset="ffpp", image_size=SIZE,
+        decoder_channels=(16, 8, 8), epochs=1, samples_per_epoch=None,
+        max_frames_per_video=None, stop_at_val_auc=None, faces_root=str(faces),
+        out_dir=str(out))
+
+
+@pytest.mark.slow  # spawns two worker processes that import torch
+def test_parallel_runs_equal_the_same_runs_in_this_process(faces: Path, tmp_path: Path) -> None:
+    """Two runs trained at once in worker processes (1 thread each) hold the same weights,
+    configs and metric files as the same runs trained here with 1 thread: parallelism changes
+    the wall time, not the results."""
+    cfgs = [_cfg(faces, tmp_path / "par", "jdfd", 0), _cfg(faces, tmp_path / "par", "baseline", 1)]
+    grid._run_parallel(cfgs, 2, {"ffpp": faces / "ffpp"}, ["ffpp"], tmp_path / "par_metrics")
+    for cfg in cfgs:
+        run = Path(cfg.out_dir) / cfg.run_name
+        assert json.loads((run / "config.json").read_text())["num_threads"] == 1
+        assert (tmp_path / "par_metrics" / f"{cfg.run_name}__ffpp.json").is_file()
+        alone = replace(cfg, out_dir=str(tmp_path / "seq"), num_threads=1)
+        grid.train_and_evaluate(alone, {"ffpp": faces / "ffpp"}, ["ffpp"],
+                                tmp_path / "seq_metrics", progress=False)
+        a = read_checkpoint(run / "best.pt")["model"]
+        b = read_checkpoint(tmp_path / "seq" / cfg.run_name / "best.pt")["model"]
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), cfg.run_name
+        scores = [json.loads((tmp_path / m / f"{cfg.run_name}__ffpp.json").read_text())
+                  ["metrics"]["frame_auc"] for m in ("par_metrics", "seq_metrics")]
+        assert scores[0] == scores[1]
+
+
+@pytest.mark.slow  # spawns worker processes that import torch
+def test_a_failing_run_stops_the_grid_with_its_error(faces: Path, tmp_path: Path) -> None:
+    bad = replace(_cfg(faces, tmp_path / "runs", "jdfd", 0),
+                       faces_root=str(tmp_path / "absent"))
+    with pytest.raises(Exception, match="absent"):
+        grid._run_parallel([bad, bad], 2, {"ffpp": faces / "ffpp"}, ["ffpp"], tmp_path / "m")

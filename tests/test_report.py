@@ -231,3 +231,35 @@ def test_metric_table_is_one_row_per_cell_in_the_papers_order() -> None:
     cell = table.iloc[0]  # ffpp -> ffpp, the first cell: 60 + seed points over seeds 0, 1, 2
     assert (cell["n_seeds"], cell["frame_auc"], cell["frame_auc_std"]) == (3, 61.0, 1.0)
     assert cell["video_auc"] == 56.0 and cell["acc"] == 50.0
+
+
+@pytest.mark.parametrize("epochs", [1, 6])
+def test_training_curves_have_whole_epoch_ticks(epochs: int) -> None:
+    log = pd.DataFrame({"epoch": range(1, epochs + 1), "train_loss": np.linspace(1, 0.5, epochs),
+                        "val_auc": np.linspace(0.6, 0.9, epochs)})
+    fig = plot.training_curves(log)
+    assert fig.get_size_inches()[0] <= plot.NOTEBOOK_WIDTH
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        assert ax.get_xlim() == (0.5, epochs + 0.5)
+    plt_close(fig)
+
+
+def test_face_rows_fit_a_notebook_column_and_label_their_colours() -> None:
+    faces = [np.zeros((8, 8, 3), np.uint8)] * 6
+    maps = [np.full((8, 8), float(i)) for i in range(6)]
+    fig = plot.face_rows([("input", faces, None), ("squared error", maps, "magma")],
+                         [f"f{i}" for i in range(6)])
+    assert fig.get_size_inches()[0] <= plot.NOTEBOOK_WIDTH + 1e-9
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "squared error" and not ax.images]
+    assert len(bars) == 1  # one colour bar, for the one-channel row only
+    row = [ax.images[0] for ax in fig.axes[6:12]]
+    assert {im.get_clim() for im in row} == {(0.0, 5.0)}  # one scale for the whole row
+    plt_close(fig)
+
+
+def plt_close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

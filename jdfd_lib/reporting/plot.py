@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
@@ -216,9 +217,19 @@ def crops_with_landmarks(images: Sequence[np.ndarray], landmarks: Sequence[np.nd
     return fig
 
 
+NOTEBOOK_WIDTH = 9.0  # inches: a figure this wide shows at its size in a JupyterLab column
+
+
+def _epoch_axis(ax: plt.Axes, epochs: pd.Series) -> None:
+    """Whole epochs only on the x axis, with half an epoch of margin (one epoch included)."""
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+    if len(epochs):
+        ax.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+
+
 def training_curves(metrics: pd.DataFrame) -> plt.Figure:
     """Loss terms and validation AUC per epoch from a run's ``metrics.csv``."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(NOTEBOOK_WIDTH, 3.2))
     for col in [c for c in metrics.columns if c.startswith(("train_", "val_loss"))]:
         a.plot(metrics["epoch"], metrics[col], marker="o", label=col)
     a.set(xlabel="epoch", ylabel="loss", title="losses (Eq. 3-5)")
@@ -226,6 +237,8 @@ def training_curves(metrics: pd.DataFrame) -> plt.Figure:
     if "val_auc" in metrics:
         b.plot(metrics["epoch"], 100 * metrics["val_auc"], marker="o")
     b.set(xlabel="epoch", ylabel="validation frame AUC (%)", title="model selection (val only)")
+    for ax in (a, b):
+        _epoch_axis(ax, metrics["epoch"])
     fig.tight_layout()
     return fig
 
@@ -238,20 +251,33 @@ def reconstructions(inputs: Sequence[np.ndarray], recons: Sequence[np.ndarray],
 
 
 def face_rows(rows: Sequence[tuple[str, Sequence[np.ndarray], str | None]],
-              titles: Sequence[str]) -> plt.Figure:
+              titles: Sequence[str], width: float = NOTEBOOK_WIDTH) -> plt.Figure:
     """One row per view of the same faces (name, images, colour map for one-channel maps;
-    None for RGB), one column per face titled by ``titles``."""
+    None for RGB), one column per face titled by ``titles``, ``width`` inches wide.
+
+    A one-channel row shares one colour scale over its faces (its min to max), shown by a
+    colour bar labelled with the row's name, so equal colours mean equal values across faces.
+    """
     n = len(titles)
-    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n, 2.2 * len(rows)), squeeze=False)
+    side = min(2.0, width / (n + 0.4))  # one face per column, room for the colour bars
+    fig, axes = plt.subplots(len(rows), n, figsize=(side * (n + 0.4), side * len(rows) + 0.3),
+                             squeeze=False)
     for i, (name, images, cmap) in enumerate(rows):
+        scale = {}
+        if cmap is not None:  # one scale for the row
+            scale = {"vmin": float(min(np.min(m) for m in images[:n])),
+                     "vmax": float(max(np.max(m) for m in images[:n]))}
         for j in range(n):
             ax = axes[i, j]
-            ax.imshow(images[j], cmap=cmap)
+            shown = ax.imshow(images[j], cmap=cmap, **scale)
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(name)
+                ax.set_ylabel(name, fontsize=8)
+        if cmap is not None:
+            bar = fig.colorbar(shown, ax=list(axes[i]), fraction=0.02, pad=0.01)
+            bar.set_label(name, fontsize=7)
+            bar.ax.tick_params(labelsize=6)
     for j in range(n):
-        axes[0, j].set_title(titles[j], fontsize=8)
-    fig.tight_layout()
+        axes[0, j].set_title(titles[j], fontsize=7)
     return fig

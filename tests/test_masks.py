@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,6 +31,7 @@ from jdfd_lib.faces.crops import ExtractConfig
 from jdfd_lib.faces.index import MASK_COLUMN, read_index
 from jdfd_lib.faces.prepare import prepare, read_video_meta
 from jdfd_lib.faces.video import read_frames
+from jdfd_lib.reporting import mask_figure as MF
 
 # whole-frame detection in every frame (no tracking), so that a test finds the very face
 # prepare found with the aligner's public detect() and landmarks()
@@ -170,10 +172,35 @@ def test_derived_masks_find_the_forged_disk(ffpp_photo: dict, official: Path,
         assert M.mask_iou(a, b) > 0.7
 
 
+def test_comparison_shows_the_pristine_crop_and_the_figure(official: Path) -> None:
+    """The pristine frame warped like the crop is the fake crop but for the forged disk; the
+    figure shows every compared crop's four panels, the derived one titled with its IoU."""
+    compared = MF.compare_masks(official, n=None)
+    assert len(compared) == 2 * N_FRAMES and list(compared.columns) == MF.COLUMNS
+    for row in compared.itertuples():
+        assert row.pristine.shape == row.image.shape == (CFG.image_size, CFG.image_size, 3)
+        diff = np.abs(row.image.astype(int) - row.pristine.astype(int)).max(axis=2)
+        inside = row.true > 127
+        assert diff[~inside].mean() < 3 < 20 < diff[inside].mean(), row.Index  # aligned
+    fig = MF.mask_figure(compared, rows=3, pick="worst")
+    assert len(fig.axes) == 3 * 4 and fig.get_size_inches()[0] <= 10
+    titles = [ax.get_title() for ax in fig.axes]
+    worst = compared.nsmallest(3, "iou")  # one method: its three lowest IoUs, in order
+    assert titles[3::4] == [f"derived mask, IoU {v:.2f}" for v in worst["iou"]]
+    assert titles[1::4] == ["pristine source"] * 3 and titles[0].startswith("Deepfakes ")
+    plt.close(fig)
+    with pytest.warns(UserWarning, match="not a prepared folder"):
+        assert MF.compare_masks(official.parent / "absent").empty
+
+
 def test_no_masks_option_and_older_extractions(ffpp_photo: dict, tmp_path: Path) -> None:
     out = tmp_path / "faces"
     df = _prepare(ffpp_photo, out, masks="none")
     assert (df[MASK_COLUMN] == "").all() and not list(out.glob("crops/*/*/*_mask.png"))
+    with pytest.raises(M.NoOfficialMasksError):  # still a ValueError, as it was documented
+        M.derived_vs_true(out)
+    with pytest.warns(UserWarning, match="no crop with an official mask"):
+        assert MF.compare_masks(out).empty  # nothing to compare: no rows, the notebook goes on
     assert "mask_providers" not in read_video_meta(out, "Deepfakes", "000_001")
     text = (out / "index.csv").read_text().splitlines()
     assert text[0].endswith(",n_faces,fallback,mask") and all(r.endswith(",") for r in text[1:])
@@ -235,6 +262,57 @@ def test_derive_mask_and_iou_on_known_frames() -> None:
     empty = np.zeros((4, 4), bool)
     assert M.mask_iou(empty, empty) == 1.0 and M.mask_iou(forged, ~forged) == 0.0
     assert M.mask_iou(forged.astype(np.uint8) * 255, forged) == 1.0
+
+
+def _compared(shifts: dict[str, list[int]]) -> pd.DataFrame:
+    """Rows as derived_vs_true returns them: per method, a 16 px square (true) against the
+    same square shifted right by each of ``shifts`` px (derived): IoU (16 - k) / (16 + k)."""
+    rows = []
+    for method, ks in shifts.items():
+        for frame, k in enumerate(ks):
+            true, derived = np.zeros((32, 32), np.uint8), np.zeros((32, 32), np.uint8)
+            true[8:24, 8:24] = 255
+            derived[8:24, 8 + k:24 + k] = 255
+            rows.append({"method": method, "video": "000_001", "frame": frame,
+                         "iou": M.mask_iou(true, derived), "true_area": 0.25,
+                         "derived_area": 0.25, "image": np.full((32, 32, 3), 100, np.uint8),
+                         "true": true, "derived": derived, "pristine": None})
+    return pd.DataFrame(rows, columns=MF.COLUMNS)
+
+
+def test_iou_summary_and_picks_on_known_masks() -> None:
+    compared = _compared({"FaceSwap": [0, 4, 8], "Deepfakes": [4]})  # IoU 1, 0.6, 1/3; 0.6
+    assert compared["iou"].tolist() == pytest.approx([1.0, 0.6, 1 / 3, 0.6])
+    table = MF.iou_summary(compared)
+    assert table.index.tolist() == ["Deepfakes", "FaceSwap", MF.ALL]
+    assert table["n"].tolist() == [1, 3, 4]
+    face_swap = [1.0, 0.6, 1 / 3]
+    assert table.loc["FaceSwap", "iou_mean"] == pytest.approx(np.mean(face_swap))
+    assert table.loc["FaceSwap", "iou_std"] == pytest.approx(np.std(face_swap, ddof=1))
+    assert table.loc["Deepfakes", "iou_std"] == 0.0  # one crop
+    assert table.loc[MF.ALL, "iou_mean"] == pytest.approx((1 + 0.6 + 1 / 3 + 0.6) / 4)
+    assert table.loc[MF.ALL, "iou"] == "0.633 ± 0.275"  # sample std: sqrt(0.2267 / 3)
+    assert table.loc["FaceSwap", "true_area"] == 0.25
+    assert MF.iou_summary(compared.iloc[:0]).empty
+    # picks: one per method in turn; "median" takes the FaceSwap crop at 0.6, "worst" at 1/3
+    for pick, frames in (("median", [0, 1, 2]), ("worst", [0, 2, 1]), ("first", [0, 0, 1])):
+        picked = MF.pick_examples(compared, rows=3, pick=pick)
+        assert picked["method"].tolist() == ["Deepfakes", "FaceSwap", "FaceSwap"], pick
+        assert picked["frame"].tolist() == frames, pick
+    with pytest.raises(ValueError, match="pick must be one of"):
+        MF.pick_examples(compared, pick="best")
+
+
+def test_mask_figure_without_pristine_crops_or_any_crop() -> None:
+    fig = MF.mask_figure(_compared({"Face2Face": [0, 2]}), rows=4, pick="first")  # 2 to show
+    assert len(fig.axes) == 2 * 3  # no pristine column
+    assert [ax.get_title() for ax in fig.axes][1:3] == ["official mask (25% of crop)",
+                                                        "derived mask, IoU 1.00"]
+    assert fig.get_size_inches()[0] <= 10
+    plt.close(fig)
+    empty = MF.mask_figure(_compared({}))
+    assert len(empty.axes) == 1 and "no crop" in empty.axes[0].texts[0].get_text()
+    plt.close(empty)
 
 
 # ----------------------------------------------------------------------------- demo (fast)

@@ -12,7 +12,7 @@ import pytest
 
 from jdfd_lib.evaluation import metrics
 from jdfd_lib.evaluation.results import result_paths, write_results
-from jdfd_lib.reporting import paper_reference, plot, readme, report
+from jdfd_lib.reporting import display, paper_reference, plot, readme, report
 
 SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = (0, 1, 2)
@@ -263,3 +263,22 @@ def plt_close(fig) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_tables_render_as_html_with_the_papers_columns_set_apart(tmp_path: Path) -> None:
+    """Notebooks show written tables as HTML (JupyterLab wraps printed Markdown into stray
+    pipes); the text form stays the written Markdown, byte for byte."""
+    report.write_report(_results(), tmp_path, "demo")
+    t2 = display.show_table(tmp_path, "table2")
+    assert repr(t2) == (tmp_path / "table2.md").read_text()
+    page = t2._repr_html_()
+    assert page.count("<table") == 1 and "<h4>Table 2 (JDFD), demo</h4>" in page
+    assert "61.0 ± 1.0" in page and "FF++ (paper)" in page and "|" not in page
+    first_paper = list(report.wide(report.table2(_results()), ["train"]).columns).index(
+        "FF++ (paper)")
+    assert f"th.col{first_paper} {{\n  border-left: 2px solid #888;" in page
+    assert page == display.show_table(tmp_path, "table2")._repr_html_()  # stable output
+    assert display.show_table(tmp_path, "table3")._repr_html_().count("<tr>") == 1 + 3 * 2
+    assert "5%" in display.show_table(tmp_path, "fig4")._repr_html_()
+    bullets = display.show_table(tmp_path, "comparisons")
+    assert bullets._repr_html_() is None and bullets._repr_markdown_().startswith("## ")

@@ -32,6 +32,7 @@ from jdfd_lib.core.errors import UserError
 from jdfd_lib.detectors.registry import detector_config
 from jdfd_lib.evaluation.evaluate import evaluate
 from jdfd_lib.reporting import report
+from jdfd_lib.reporting.display import ResultTable
 
 METRIC_COLUMNS = ["frame_auc", "video_auc", "ap", "eer", "acc"]
 
@@ -178,9 +179,11 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
     return report.write_all(profile, paths.metrics, paths.results)
 
 
-def show_table(paths: Paths, name: str) -> str:
-    """The Markdown of a written table (``table2``, ``table3``, ``fig4``) or ``comparisons``."""
-    return (paths.results / f"{name}.md").read_text()
+def show_table(paths: Paths, name: str) -> ResultTable:
+    """A written table (``table2``, ``table3``, ``fig4``, ``detectors``) or sentence list
+    (``comparisons``, ``detector_differences``), for display: HTML in JupyterLab, the written
+    Markdown as text (:class:`jdfd_lib.reporting.display.ResultTable`)."""
+    return ResultTable(paths.results, name)
 
 
 def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:

@@ -300,6 +300,10 @@ def write_mask_crop(folder: Path, frame: int, mask: np.ndarray, source: str,
 
 
 # ----------------------------------------------------------------------------- comparison
+class NoOfficialMasksError(ValueError):
+    """A prepared folder holds no crop with an official mask and a known pristine video."""
+
+
 def derived_vs_true(faces_root: str | os.PathLike, n: int | None = 8,
                     threshold: float = DEFAULT_MASK_THRESHOLD, seed: int = 0) -> pd.DataFrame:
     """Derived masks beside the official ones on the crops of a prepared dataset (FF++).
@@ -316,16 +320,20 @@ def derived_vs_true(faces_root: str | os.PathLike, n: int | None = 8,
 
     Returns:
         One row per crop: method, video, frame, iou, true_area and derived_area (shares of the
-        crop), and the images to show: image (S, S, 3) RGB, true and derived (S, S) uint8.
+        crop), and the images to show: image (S, S, 3) RGB, true and derived (S, S) uint8, and
+        pristine, the same frame of the pristine video warped like the crop ((S, S, 3) RGB;
+        None where that frame cannot be read).
 
     Raises:
-        ValueError: the folder holds no crop with an official mask and a known pristine video.
+        NoOfficialMasksError: (a ValueError) the folder holds no crop with an official mask and
+            a known pristine video.
     """
     root = Path(faces_root)
     rows = _official_rows(root)
     if not rows:
-        raise ValueError(f"{root}: no crop with an official mask and a known pristine video; "
-                         f"expected a prepared FF++ folder (its mask videos downloaded)")
+        raise NoOfficialMasksError(f"{root}: no crop with an official mask and a known "
+                                   f"pristine video; expected a prepared FF++ folder (its mask "
+                                   f"videos downloaded)")
     if n is not None and n < len(rows):
         pick = np.random.default_rng(seed).choice(len(rows), n, replace=False)
         rows = [rows[i] for i in sorted(pick)]
@@ -350,11 +358,14 @@ def _compare(root: Path, meta: dict, f: dict, threshold: float) -> dict:
     image = cv2.cvtColor(cv2.imread(str(folder / f["file"])), cv2.COLOR_BGR2RGB)
     fake = read_frame(meta["source"], f["frame"], "the fake video")
     clean = read_frame(meta["pristine"], f["frame"], "the fake's pristine video")
-    derived = np.zeros_like(true)
+    derived, matrix = np.zeros_like(true), np.array(f["matrix"])  # matrix: (2, 3) frame -> crop
+    size = true.shape[0]
+    pristine = None if clean is None else cv2.warpAffine(  # as FaceAligner.warp made the crop
+        clean, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if fake is not None and clean is not None and fake.shape == clean.shape:
         frame_mask = derive_mask(fake, clean, threshold, tuple(f["box"]))
-        derived = warp_mask(frame_mask, np.array(f["matrix"]), true.shape[0])
+        derived = warp_mask(frame_mask, matrix, size)
     return {"method": meta["method"], "video": meta["video"], "frame": f["frame"],
             "iou": mask_iou(true, derived), "true_area": float((true > 127).mean()),
             "derived_area": float((derived > 127).mean()), "image": image, "true": true,
-            "derived": derived}
+            "derived": derived, "pristine": pristine}

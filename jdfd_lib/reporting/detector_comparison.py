@@ -184,9 +184,3 @@ def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile:
                             list(detectors), LABELS)
     return {"table": table, "differences": diffs}
 
-
-def show(results_dir: str | os.PathLike) -> str:
-    """The written comparison (``detectors.md``) and its differences, as Markdown."""
-    out = Path(results_dir)
-    return "\n".join((out / f"{n}.md").read_text() for n in ("detectors",
-                                                               "detector_differences"))

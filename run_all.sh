@@ -4,62 +4,57 @@
 #   ./run_all.sh                                   demo profile on the embedded demo data (CPU)
 #   ./run_all.sh --profile paper --data-root DIR   paper profile on the real datasets (GPU)
 #
-# Options (or environment variables):
-#   --profile demo|paper   JDFD_PROFILE    training/extraction profile (default: demo)
-#   --data-root DIR        JDFD_DATA_ROOT  folder holding FaceForensics++/, Celeb-DF-v2/, UADFV/
-#                                          (default for demo: data/demo, generated)
-#   --faces-root DIR       JDFD_FACES_ROOT where face crops go (default: data/<profile>_faces)
-#   --force                                re-execute stages whose outputs are complete
-#   --only NAME                            run one notebook (e.g. 03_cross_dataset)
-# Executed notebooks are kept in results/<profile>/notebooks/; timings in
-# results/<profile>/run_record.json. A failing notebook stops the run with a non-zero exit.
+# The profile and folders come from the flags, else the JDFD_* environment variables, else the
+# settings file jdfd.env at the repository root (the one every notebook reads), else the
+# profile's defaults; `python -m jdfd_lib settings` shows what is in force (README: Settings).
+#   --profile demo|paper   JDFD_PROFILE     training/extraction profile (default: demo)
+#   --data-root DIR        JDFD_DATA_ROOT   folder holding FaceForensics++/, Celeb-DF-v2/, UADFV/
+#                                           (demo default: data/demo, generated)
+#   --faces-root DIR       JDFD_FACES_ROOT  where face crops go (default: data/<profile>_faces)
+#   --runs-dir DIR         JDFD_RUNS_DIR    checkpoints and logs (default: runs)
+#   --results-dir DIR      JDFD_RESULTS_DIR tables and figures (default: results/<profile>)
+#   --force                                 re-execute stages whose outputs are complete
+#   --only NAME                             run one notebook (e.g. 03_cross_dataset)
+#   JDFD_JOBS=N                             trainings at once (default: 2 on a CPU, 1 on a GPU)
+# Executed notebooks are kept in <results>/notebooks/; timings in <results>/run_record.json.
+# A failing notebook stops the run with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-PROFILE="${JDFD_PROFILE:-demo}"
-DATA_ROOT="${JDFD_DATA_ROOT:-}"
-FACES_ROOT="${JDFD_FACES_ROOT:-}"
+SETTINGS_ARGS=()
 FORCE=0
 ONLY=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --profile) PROFILE="$2"; shift 2 ;;
-        --data-root) DATA_ROOT="$2"; shift 2 ;;
-        --faces-root) FACES_ROOT="$2"; shift 2 ;;
+        --profile|--data-root|--faces-root|--runs-dir|--results-dir)
+            [[ $# -ge 2 ]] || { echo "run_all.sh: $1 needs a value" >&2; exit 2; }
+            SETTINGS_ARGS+=("$1" "$2"); shift 2 ;;
         --force) FORCE=1; shift ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-case "$PROFILE" in
-    demo) DATA_ROOT="${DATA_ROOT:-data/demo}" ;;
-    paper)
-        if [[ -z "$DATA_ROOT" ]]; then
-            echo "run_all.sh: --profile paper needs --data-root DIR (see README: data layout)" >&2
-            exit 2
-        fi ;;
-    *) echo "run_all.sh: --profile must be demo or paper, not '$PROFILE'" >&2; exit 2 ;;
-esac
-FACES_ROOT="${FACES_ROOT:-data/${PROFILE}_faces}"
-RESULTS_DIR="results/$PROFILE"
-RUNS_DIR="runs"
-STAGES_DIR="runs/.stages/$PROFILE"
 
 VENV="$(scripts/bootstrap.sh)"
 PY="$VENV/bin/python"
+# PROFILE, DATA_ROOT, FACES_ROOT, RUNS_DIR, RESULTS_DIR (shell-quoted by jdfd_lib.core.settings);
+# refuses e.g. the paper profile without a data folder, or a results folder of another profile
+SETTINGS="$("$PY" -m jdfd_lib settings --shell ${SETTINGS_ARGS[@]+"${SETTINGS_ARGS[@]}"})" || exit 2
+eval "$SETTINGS"
+STAGES_DIR="$RUNS_DIR/.stages/$PROFILE"
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-$([[ $PROFILE == demo ]] && echo 1 || echo 0)}"
 export MPLBACKEND=Agg PYTHONHASHSEED=0
 mkdir -p "$RESULTS_DIR/notebooks" "$STAGES_DIR"
 
-echo "jdfd: profile=$PROFILE data=$DATA_ROOT faces=$FACES_ROOT results=$RESULTS_DIR"
+echo "jdfd: profile=$PROFILE data=$DATA_ROOT faces=$FACES_ROOT runs=$RUNS_DIR results=$RESULTS_DIR"
 TOTAL_START=$(date +%s)
 for NB in notebooks/[0-9][0-9]_*.ipynb; do
     NAME="$(basename "$NB" .ipynb)"
     [[ -n "$ONLY" && "$NAME" != "$ONLY" ]] && continue
     OUT="$RESULTS_DIR/notebooks/$NAME.ipynb"
     # a stage is complete when it finished with the same notebook, parameters and library
-    KEY="$(cat "$NB" $(find jdfd_lib -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)-$PROFILE-$DATA_ROOT-$FACES_ROOT"
+    KEY="$(cat "$NB" $(find jdfd_lib -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)-$PROFILE-$DATA_ROOT-$FACES_ROOT-$RUNS_DIR-$RESULTS_DIR"
     if [[ $FORCE -eq 0 && -f "$STAGES_DIR/$NAME.done" && "$(cat "$STAGES_DIR/$NAME.done")" == "$KEY" && -f "$OUT" ]]; then
         echo "== $NAME: complete, skipped (--force to redo)"
         continue

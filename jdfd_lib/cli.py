@@ -30,6 +30,8 @@ from jdfd_lib.core.errors import UserError, cli_command
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "settings": ("jdfd_lib.core.settings",
+                 "show the profile and folders in force (jdfd.env, JDFD_* variables)"),
     "demo-data": ("jdfd_lib.demo.generate", "generate the embedded demo datasets"),
     "prepare": ("jdfd_lib.faces.prepare", "extract aligned face crops from a dataset"),
     "train": ("jdfd_lib.training.train", "train JDFD or the no-decoder baseline"),

@@ -102,6 +102,22 @@ def test_common_parameters_are_the_same_line_in_every_notebook() -> None:
             f"the common parameters of notebooks/{path.name} differ from notebooks/{first.name}")
 
 
+def test_every_notebook_resolves_its_settings_the_same_way() -> None:
+    """Right after the parameters, every notebook resolves the profile and its folders with
+    the one settings resolver that run_all.sh uses too (jdfd_lib.core.settings), so a
+    parameter left None means the same in all of them."""
+    cells = []
+    for path in NOTEBOOKS:
+        code = [c for c in _cells(path) if c["cell_type"] == "code"]
+        assert "parameters" in code[0]["metadata"].get("tags", []), path.name
+        cells.append(_code(code[1]))
+        assert all("= None" in line for line in _parameters(path).splitlines()
+                   if line.split("=")[0].strip() in COMMON), path.name
+    assert "resolve_settings(PROFILE, DATA_ROOT, FACES_ROOT, RUNS_DIR, RESULTS_DIR)" in cells[0]
+    assert len(set(cells)) == 1, "the settings cells differ"
+    assert "jdfd_lib settings --shell" in (ROOT / "run_all.sh").read_text()
+
+
 def _load_cleaner():
     spec = importlib.util.spec_from_file_location("clean_notebooks", CLEANER)
     module = importlib.util.module_from_spec(spec)

@@ -45,6 +45,11 @@ class Paths:
     runs: Path  # one folder per run name (checkpoints, metrics.csv, config.json)
     results: Path  # results/<profile>: tables, figures; metric files under metrics/
 
+    @classmethod
+    def of(cls, settings) -> Paths:
+        """The folders of :class:`jdfd_lib.core.settings.Settings` (the notebooks' settings)."""
+        return cls(faces=settings.faces, runs=settings.runs, results=settings.results)
+
     @property
     def metrics(self) -> Path:
         """Folder of the per-(run, test set) metric, score and ROC files."""

@@ -2,9 +2,11 @@
 
 Thin helpers so that the notebooks hold narrative, parameters, calls and displays only.
 Covers the paper's Fig. 2 (real and fake samples after pre-processing, Sec. 4.1) and the
-interactive exploration of a trained model (scores, reconstructions, error maps). Figures
-are drawn by :mod:`jdfd_lib.reporting.plot` and result files read by
-:mod:`jdfd_lib.evaluation.results`; the notebooks call those directly.
+interactive exploration of a trained model of any registered detector (scores, and per face:
+reconstruction and error map when it reconstructs, its interpretation map when it has one,
+e.g. LAE's, and the forgery mask when the crop has one). Figures are drawn by
+:mod:`jdfd_lib.reporting.plot` and result files read by :mod:`jdfd_lib.evaluation.results`;
+the notebooks call those directly.
 """
 
 from __future__ import annotations
@@ -12,13 +14,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from jdfd_lib.faces.index import read_index
-from jdfd_lib.reporting.plot import reconstructions
+from jdfd_lib.faces.index import MASK_COLUMN, read_index
+from jdfd_lib.reporting.plot import face_rows
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+
+    from jdfd_lib.detectors.base import Detector
+
+# (name, images, colour map or None for RGB): one row of plot.face_rows
+FaceRow = tuple[str, list[np.ndarray], str | None]
 
 
 def show(fig) -> None:
@@ -144,21 +155,161 @@ def _load_crops(paths: Sequence[str]) -> list[np.ndarray]:
     return [cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB) for p in paths]
 
 
-def reconstruction_figure(checkpoint: str | os.PathLike, faces_root: str | os.PathLike,
-                          split: str = "val", n: int = 6):
-    """Crops of one split next to the model's reconstructions and error maps."""
-    from jdfd_lib.detection.detect import reconstruct
+def _load_model(checkpoint: str | os.PathLike | Detector) -> Detector:
+    """A detector as given, or rebuilt from a run's checkpoint."""
+    import torch
+
+    if isinstance(checkpoint, torch.nn.Module):
+        return checkpoint
     from jdfd_lib.training.checkpoint import load_checkpoint
 
-    model, _, _ = load_checkpoint(checkpoint)
+    return load_checkpoint(checkpoint)[0]
+
+
+def mask_crops(rows: pd.DataFrame) -> list[np.ndarray | None] | None:
+    """The forgery mask crops of index rows, for a mask row beside the faces.
+
+    Args:
+        rows: rows of :func:`~jdfd_lib.faces.index.read_index` (``abs_path``, ``path``,
+            ``label`` and, where prepare wrote masks, ``mask``).
+
+    Returns:
+        One entry per row: the mask crop (H, W) uint8 (255 manipulated) where the row has
+        one; zeros (nothing manipulated) for a pristine crop; None for a fake without one.
+        None when no row has a mask (no mask row to show).
+
+    Raises:
+        FileNotFoundError: a mask the index names is missing or unreadable.
+    """
+    names = rows[MASK_COLUMN] if MASK_COLUMN in rows else pd.Series([""] * len(rows))
+    if not names.astype(bool).any():
+        return None
+    read: dict[int, np.ndarray] = {}
+    for i, (a, p, m) in enumerate(zip(rows["abs_path"], rows["path"], names, strict=True)):
+        if m:  # relative to the index root, as the crop's path is
+            path = Path(a[:len(a) - len(p)]) / m
+            mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if mask is None:
+                raise FileNotFoundError(f"{path}: mask crop missing or unreadable; expected "
+                                        f"the one-channel PNG prepare wrote")
+            read[i] = mask
+    pristine = np.zeros_like(next(iter(read.values())))  # crops of one root share a size
+    return [read.get(i, None if label else pristine) for i, label in enumerate(rows["label"])]
+
+
+def _mask_rgb(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """A mask crop as RGB (white = manipulated, shown unscaled); None -> a blank cell
+    (transparent RGBA of ``shape``)."""
+    if mask is None:
+        return np.zeros((*shape, 4), np.uint8)
+    return np.repeat(mask[..., None], 3, axis=2)
+
+
+def face_views(model: Detector, images: Sequence[np.ndarray],
+               masks: Sequence[np.ndarray | None] | None = None) -> list[FaceRow]:
+    """The rows of a face figure for any registered detector (:func:`plot.face_rows`).
+
+    Rows, top to bottom: ``input`` (the crops); ``reconstruction`` and ``error`` (per-pixel
+    squared error) when the detector reconstructs (``reconstructs``); ``interpretation`` when
+    its forward output has one (LAE: where its fake decision rests, in [0, 1]); ``forgery
+    mask`` when ``masks`` are given (RGB, white = manipulated; a blank cell where a fake has
+    none). The one-channel maps (error, interpretation) get one colour scale per row from
+    :func:`plot.face_rows`, as in ``detect --picture``.
+
+    Args:
+        model: a detector (:mod:`jdfd_lib.detectors.registry`), on its device.
+        images: face crops (H, W, 3) RGB uint8; resized to the model input when needed.
+        masks: per crop, as :func:`mask_crops` returns them; None for no mask row.
+
+    Returns:
+        ``(name, images, colour map or None for RGB)`` per row.
+    """
+    from jdfd_lib.detection.detect import interpretations, reconstruct
+
+    images = list(images)
+    rows: list[FaceRow] = [("input", images, None)]
+    if model.reconstructs:
+        recon, err = reconstruct(model, images)
+        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
+    maps = interpretations(model, images)
+    if maps is not None:  # e.g. LAE: where its fake decision rests
+        rows.append(("interpretation", list(maps), "inferno"))
+    if masks is not None:
+        rows.append(("forgery mask", [_mask_rgb(m, img.shape[:2])
+                                      for m, img in zip(masks, images, strict=True)], None))
+    return rows
+
+
+def faces_figure(model: str | os.PathLike | Detector, rows: pd.DataFrame,
+                 titles: Sequence[str], masks: bool = True) -> plt.Figure:
+    """Face crops of index rows, one column each, with the views of :func:`face_views`.
+
+    Args:
+        model: a run's checkpoint (``best.pt``) or a loaded detector.
+        rows: index rows (:func:`~jdfd_lib.faces.index.read_index`), in display order.
+        titles: one column title per row.
+        masks: add the forgery mask row when any of the rows has a mask.
+    """
+    detector = _load_model(model)
+    images = _load_crops(rows["abs_path"].tolist())
+    views = face_views(detector, images, mask_crops(rows) if masks else None)
+    return face_rows(views, list(titles))
+
+
+def crop_flags(faces_root: str | os.PathLike, rows: pd.DataFrame) -> list[list[str]]:
+    """The extraction's quality flags of each index row's crop
+    (:func:`jdfd_lib.faces.align.alignment_flags`, from the video's meta JSON); a crop whose
+    video has no meta JSON (crops not written by ``prepare``) is flagged "no extraction
+    record"."""
+    from jdfd_lib.faces.align import alignment_flags
+    from jdfd_lib.faces.prepare import read_video_meta
+
+    out, metas = [], {}
+    for row in rows.itertuples():
+        key = (row.method, row.video)
+        if key not in metas:
+            try:
+                metas[key] = read_video_meta(faces_root, row.method, row.video)
+            except FileNotFoundError:
+                metas[key] = None
+        meta = metas[key]
+        frame = None if meta is None else next(
+            (f for f in meta["frames"] if int(f["frame"]) == int(row.frame)), None)
+        if frame is None:
+            out.append(["no extraction record"])
+            continue
+        out.append(alignment_flags(frame, meta["config"]["image_size"], meta["config"]["margin"]))
+    return out
+
+
+def reconstruction_figure(checkpoint: str | os.PathLike | Detector,
+                          faces_root: str | os.PathLike, split: str = "val", n: int = 6,
+                          masks: bool = False) -> plt.Figure:
+    """Crops of one split (half real, half fake; one per video) with the model's views
+    (:func:`face_views`: reconstructions and error maps for JDFD), forgery masks if asked.
+
+    Crops the extraction flags as suspect alignments are skipped (another frame of the video
+    is taken); other flags are shown under the crop's title. When the split holds fewer
+    videos than asked, the figure's title says how many it shows and why.
+    """
     df = read_index(faces_root)
     df = df[df["split"] == split]
-    picks = pd.concat([df[df["label"] == lab].drop_duplicates("video").head(n // 2)
-                       for lab in (0, 1)])
-    images = _load_crops(picks["abs_path"].tolist())
-    recon, err = reconstruct(model, images)
-    titles = [f"{m} {v}" for m, v in zip(picks["method"], picks["video"], strict=True)]
-    return reconstructions(images, recon, err, titles)
+    df = df.assign(flags=crop_flags(faces_root, df))
+    good = df[~df["flags"].map(lambda f: any(x.startswith("suspect") for x in f))]
+    half = (n + 1) // 2
+    picks = pd.concat([good[good["label"] == lab].drop_duplicates(["method", "video"]).head(k)
+                       for lab, k in ((0, half), (1, n - half))])
+    titles = [f"{m} {v}" + "".join(f"\n{flag}" for flag in flags) for m, v, flags in zip(
+        picks["method"], picks["video"], picks["flags"], strict=True)]
+    fig = faces_figure(checkpoint, picks, titles, masks=masks)
+    skipped = len(df) - len(good)
+    if len(picks) < n or skipped:
+        videos = [len(good[good["label"] == lab].drop_duplicates(["method", "video"]))
+                  for lab in (0, 1)]
+        fig.suptitle(f"{len(picks)} of {n} faces asked: the {split} split has {videos[0]} real "
+                     f"and {videos[1]} fake videos with a well-aligned crop"
+                     + (f"; {skipped} suspect crop(s) skipped" if skipped else ""), fontsize=8)
+    return fig
 
 
 def default_run_name(profile: str, train_dataset: str, variant: str = "jdfd") -> str:
@@ -169,9 +320,16 @@ def default_run_name(profile: str, train_dataset: str, variant: str = "jdfd") ->
 
 
 def video_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean frame score per video (method kept apart), most suspicious first."""
-    g = scores.groupby(["dataset", "method", "video", "label"], as_index=False)["score"]
-    return g.mean().sort_values("score", ascending=False).reset_index(drop=True)
+    """One row per video (method kept apart), most suspicious first: ``label`` (1 fake, 0
+    real), ``video_score`` (mean frame score, the fake probability as ``detect`` judges a
+    video), ``worst_frame_score`` (the frame most against its label) and ``frames``."""
+    keys = [k for k in ("dataset", "method", "video", "label") if k in scores.columns]
+    g = scores.groupby(keys)["score"]
+    out = g.agg(video_score="mean", frames="size").reset_index()
+    worst = scores.assign(against=scores["score"].where(scores["label"] == 0, 1 - scores["score"]))
+    out["worst_frame_score"] = worst.loc[worst.groupby(keys)["against"].idxmax(), "score"].values
+    out = out[[*keys, "video_score", "worst_frame_score", "frames"]]
+    return out.sort_values("video_score", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def worst_mistakes(scores: pd.DataFrame, n: int = 6) -> pd.DataFrame:
@@ -201,17 +359,26 @@ def worst_mistakes(scores: pd.DataFrame, n: int = 6) -> pd.DataFrame:
     return pd.concat(parts).reset_index(drop=True)
 
 
-def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike,
-                   faces_root: str | os.PathLike):
-    """The worst mistakes with reconstructions and error maps (JDFD runs)."""
-    from jdfd_lib.detection.detect import reconstruct
-    from jdfd_lib.training.checkpoint import load_checkpoint
+def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike | Detector,
+                   faces_root: str | os.PathLike, masks: bool = True) -> plt.Figure:
+    """The worst mistakes (:func:`worst_mistakes`) with the model's views of each face.
 
-    model, _, _ = load_checkpoint(checkpoint)
+    Works for any registered detector: reconstructions and error maps when it reconstructs
+    (JDFD, LAE), its interpretation map when it has one (LAE), and the forgery mask crop
+    when a shown frame has one (FF++ fakes; see :func:`face_views`).
+
+    Args:
+        worst: frames with ``method``, ``video``, ``frame`` and ``score``.
+        checkpoint: the run's ``best.pt`` (or a loaded detector).
+        faces_root: the prepared test set the frames come from (its ``index.csv``).
+        masks: add the forgery mask row when any shown frame has a mask.
+
+    Raises:
+        KeyError: a frame is not in the index of ``faces_root``.
+    """
     df = read_index(faces_root).set_index(["method", "video", "frame"])
     keys = list(zip(worst["method"], worst["video"].astype(str), worst["frame"], strict=True))
-    images = _load_crops([df.loc[k, "abs_path"] for k in keys])
-    recon, err = reconstruct(model, images)
-    titles = [f"{m} {v} f{f}\nscore {s:.2f}" for (m, v, f), s in zip(keys, worst["score"],
-                                                                     strict=True)]
-    return reconstructions(images, recon, err, titles)
+    rows = df.loc[keys].reset_index()
+    titles = [f"{m}\n{v} f{f}\nscore {s:.2f}" for (m, v, f), s in zip(keys, worst["score"],
+                                                                       strict=True)]
+    return faces_figure(checkpoint, rows, titles, masks=masks)

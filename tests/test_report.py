@@ -282,3 +282,13 @@ def test_tables_render_as_html_with_the_papers_columns_set_apart(tmp_path: Path)
     assert "5%" in display.show_table(tmp_path, "fig4")._repr_html_()
     bullets = display.show_table(tmp_path, "comparisons")
     assert bullets._repr_html_() is None and bullets._repr_markdown_().startswith("## ")
+
+
+def test_image_grid_fits_a_notebook_column() -> None:
+    images = [np.zeros((8, 8, 3), np.uint8)] * 8
+    fig = plot.image_grid(images, [str(i) for i in range(8)], cols=8)
+    assert fig.get_size_inches()[0] <= plot.NOTEBOOK_WIDTH + 1e-9
+    small = plot.image_grid(images[:2], ["a", "b"], cols=2)
+    assert small.get_size_inches()[0] == pytest.approx(4.0)  # 2 in each when there is room
+    plt_close(fig)
+    plt_close(small)

@@ -31,6 +31,7 @@ from jdfd_lib.reporting.report import dataset_order  # noqa: E402
 
 PANELS_PER_ROW = 3  # Fig. 3: the paper's three training sets side by side; more wrap
 FPR_GRID = np.linspace(0.0, 1.0, 201)  # common FPR points of the seed-averaged ROC (Fig. 3)
+NOTEBOOK_WIDTH = 9.0  # inches: a figure this wide shows at its size in a JupyterLab column
 
 
 def mean_roc(rocs: Sequence[pd.DataFrame], grid: np.ndarray = FPR_GRID
@@ -196,8 +197,10 @@ def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
 
 def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 6,
                size: float = 2.0) -> plt.Figure:
-    """Show RGB images (H, W, 3) in a grid with one title each."""
+    """Show RGB images (H, W, 3) in a grid with one title each, at most
+    :data:`NOTEBOOK_WIDTH` wide (each image ``size`` inches or less)."""
     rows = max(1, int(np.ceil(len(images) / cols)))
+    size = min(size, NOTEBOOK_WIDTH / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.3), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -215,9 +218,6 @@ def crops_with_landmarks(images: Sequence[np.ndarray], landmarks: Sequence[np.nd
     for ax, pts in zip(fig.axes, landmarks, strict=False):
         ax.scatter(pts[:, 0], pts[:, 1], s=3, c="lime")
     return fig
-
-
-NOTEBOOK_WIDTH = 9.0  # inches: a figure this wide shows at its size in a JupyterLab column
 
 
 def _epoch_axis(ax: plt.Axes, epochs: pd.Series) -> None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, then the nbval checks of the executed demo notebooks.
+# The whole test suite: unit tests, then the nbval checks of the executed demo notebooks,
+# then every notebook run in JupyterLab in a headless browser.
 #   ./run_tests.sh            everything (what CI runs)
 #   ./run_tests.sh -k align   extra arguments go to the unit-test pytest run only
 # The fast lane while coding, without the slow tests (rule in tests/conftest.py), ~40 s:
@@ -13,7 +14,8 @@ echo "== lint (ruff)"
 "$VENV/bin/ruff" check jdfd_lib tests benchmarks scripts notebooks
 
 echo "== unit tests"
-# two processes (CI has 2 cores); JDFD_TEST_WORKERS=0 runs them in this process
+# two processes (CI has 2 cores); JDFD_TEST_WORKERS=0 runs them in this process.
+# tests/browser/ is collected only when named (its conftest.py): the last step runs it.
 "$VENV/bin/python" -m pytest tests -n "${JDFD_TEST_WORKERS:-2}" "$@"
 
 if [[ $# -eq 0 ]]; then
@@ -46,4 +48,22 @@ if [[ $# -eq 0 ]]; then
         echo "run_tests: nbval exit $NBVAL, check-results exit $CHECK" >&2
         exit 1
     fi
+
+    echo "== browser: every notebook run, saved and reopened in JupyterLab (headless Chromium)"
+    # As a researcher meets them (issue 11): no tracebacks, no "Error displaying widget",
+    # tables as HTML, every figure (tests/browser/test_jupyterlab.py). The demo's stages are
+    # complete by now, so each notebook reuses them and takes seconds to a minute. The
+    # browser is Debian's chromium with its chromedriver, installed here when missing.
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        SUDO=""
+        [[ $(id -u) -eq 0 ]] || SUDO=sudo
+        if ! { $SUDO apt-get update -qq &&
+               $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver
+             } >&2; then
+            echo "run_tests: the browser test needs chromium and chromedriver:" \
+                 "apt-get install chromium chromium-driver (Debian/Ubuntu), then run again" >&2
+            exit 1
+        fi
+    fi
+    "$VENV/bin/python" -m pytest -p no:cacheprovider tests/browser -m browser
 fi

@@ -116,7 +116,8 @@ def comparison_wide(table: pd.DataFrame) -> pd.DataFrame:
         part = part.reindex(columns=list(dict.fromkeys(table["test"])))
         part.columns = [f"{dataset_label(c)} ({source})" for c in part.columns]
         parts.append(part.astype(float) if source == "published" else part)
-    return pd.concat(parts, axis=1).rename_axis("detector").reset_index()
+    out = pd.concat(parts, axis=1).rename_axis("detector").reset_index()
+    return out.astype(object).where(out.notna(), None)  # no figure: "-" in Markdown, not nan
 
 
 def differences(results: pd.DataFrame, train: str = "ffpp",

@@ -1,0 +1,1 @@
+"""Tests that drive JupyterLab in a browser (conftest.py says when they are collected)."""

@@ -167,7 +167,10 @@ def test_sigint_during_a_long_command_exits_130(tmp_path) -> None:
                              str(tmp_path / "demo"), "--size", "small"],
                             cwd=paths.project_root(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"})
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"},
+                            # as from a terminal: a suite started in the background (`cmd &`
+                            # in a script) passes SIGINT on ignored, and Python keeps it so
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (tmp_path / "demo").exists() and time.monotonic() < deadline:
         time.sleep(0.2)  # the command has started writing: it is inside run()

@@ -217,6 +217,22 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
     return result
 
 
+def model_views(model: Detector, images: list[np.ndarray]
+                ) -> list[tuple[str, list[np.ndarray], str | None]]:
+    """What a detector shows of face crops, as rows of :func:`jdfd_lib.reporting.plot.face_rows`
+    (name, images, colour map or None for RGB): ``reconstruction`` and ``error`` when it
+    reconstructs (JDFD, LAE), ``interpretation`` when its forward output has one (LAE: where
+    its fake decision rests, in [0, 1]); none for a plain classifier."""
+    rows = []
+    if model.reconstructs:
+        recon, err = reconstruct(model, images)
+        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
+    maps = interpretations(model, images)
+    if maps is not None:
+        rows.append(("interpretation", list(maps), "inferno"))
+    return rows
+
+
 def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame,
                   path: Path) -> Path:
     """Up to :data:`PICTURE_FRAMES` evenly spaced faces (columns) with their scores."""
@@ -233,13 +249,7 @@ def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame
     # (s, s, 3) in [0, 1]: resized as the model saw them, without the normalisation
     inputs = [normalise(img, size, (0.0,) * 3, (1.0,) * 3).permute(1, 2, 0).numpy()
               for img in shown]
-    rows = [("input", inputs, None)]
-    if model.reconstructs:
-        recon, err = reconstruct(model, shown)
-        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
-    maps = interpretations(model, shown)
-    if maps is not None:  # e.g. LAE: where its fake decision rests
-        rows.append(("interpretation", list(maps), "inferno"))
+    rows = [("input", inputs, None), *model_views(model, shown)]
     fig = face_rows(rows, titles) if len(rows) > 1 else image_grid(shown, titles,
                                                                     cols=len(shown))
     path.parent.mkdir(parents=True, exist_ok=True)

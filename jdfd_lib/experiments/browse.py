@@ -224,16 +224,10 @@ def face_views(model: Detector, images: Sequence[np.ndarray],
     Returns:
         ``(name, images, colour map or None for RGB)`` per row.
     """
-    from jdfd_lib.detection.detect import interpretations, reconstruct
+    from jdfd_lib.detection.detect import model_views
 
     images = list(images)
-    rows: list[FaceRow] = [("input", images, None)]
-    if model.reconstructs:
-        recon, err = reconstruct(model, images)
-        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
-    maps = interpretations(model, images)
-    if maps is not None:  # e.g. LAE: where its fake decision rests
-        rows.append(("interpretation", list(maps), "inferno"))
+    rows: list[FaceRow] = [("input", images, None), *model_views(model, images)]
     if masks is not None:
         rows.append(("forgery mask", [_mask_rgb(m, img.shape[:2])
                                       for m, img in zip(masks, images, strict=True)], None))

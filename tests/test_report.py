@@ -269,7 +269,7 @@ def test_tables_render_as_html_with_the_papers_columns_set_apart(tmp_path: Path)
     """Notebooks show written tables as HTML (JupyterLab wraps printed Markdown into stray
     pipes); the text form stays the written Markdown, byte for byte."""
     report.write_report(_results(), tmp_path, "demo")
-    t2 = display.show_table(tmp_path, "table2")
+    t2 = display.ResultTable(tmp_path, "table2")
     assert repr(t2) == (tmp_path / "table2.md").read_text()
     page = t2._repr_html_()
     assert page.count("<table") == 1 and "<h4>Table 2 (JDFD), demo</h4>" in page
@@ -277,10 +277,10 @@ def test_tables_render_as_html_with_the_papers_columns_set_apart(tmp_path: Path)
     first_paper = list(report.wide(report.table2(_results()), ["train"]).columns).index(
         "FF++ (paper)")
     assert f"th.col{first_paper} {{\n  border-left: 2px solid #888;" in page
-    assert page == display.show_table(tmp_path, "table2")._repr_html_()  # stable output
-    assert display.show_table(tmp_path, "table3")._repr_html_().count("<tr>") == 1 + 3 * 2
-    assert "5%" in display.show_table(tmp_path, "fig4")._repr_html_()
-    bullets = display.show_table(tmp_path, "comparisons")
+    assert page == display.ResultTable(tmp_path, "table2")._repr_html_()  # stable output
+    assert display.ResultTable(tmp_path, "table3")._repr_html_().count("<tr>") == 1 + 3 * 2
+    assert "5%" in display.ResultTable(tmp_path, "fig4")._repr_html_()
+    bullets = display.ResultTable(tmp_path, "comparisons")
     assert bullets._repr_html_() is None and bullets._repr_markdown_().startswith("## ")
 
 

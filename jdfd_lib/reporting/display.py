@@ -94,8 +94,3 @@ def styled(frame: pd.DataFrame, caption: str = "", uuid: str = "table") -> str:
         style = style.set_caption(html.escape(caption))
     return style.to_html()
 
-
-def show_table(results_dir: str | os.PathLike, name: str) -> ResultTable:
-    """The written table ``name`` (``table2``, ``table3``, ``fig4``, ``detectors``,
-    ``comparisons``, ``detector_differences``) of a results folder, for display."""
-    return ResultTable(results_dir, name)

@@ -65,6 +65,11 @@ class Lab:
             body = answer.read()
         return json.loads(body) if body else None
 
+    def kernels_idle(self) -> bool:
+        """Whether the server reports every running kernel idle (its own record of the
+        kernels' status messages, independent of what the page shows)."""
+        return all(k["execution_state"] == "idle" for k in self.api("GET", "/api/kernels"))
+
     def shut_down_kernels(self) -> None:
         """End every session and its kernel (a closed notebook keeps its kernel otherwise)."""
         for session in self.api("GET", "/api/sessions"):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +152,36 @@ def menu(driver: WebDriver, title: str, command: str) -> None:
         f"no entry {command!r} in the menu {title!r}").click()
 
 
+def ran(prompt: str) -> bool:
+    """Whether a code cell's prompt shows an execution count ("[3]:")."""
+    return prompt.strip().strip("[]:").isdigit()
+
+
+@dataclass
+class RunWatch:
+    """What :func:`run_all` has seen of a Run All: the prompts, since when they are unchanged,
+    and the kernel status the page shows."""
+
+    prompts: list[str] | None = None
+    since: float = 0.0
+    status: str | None = None
+
+    def over(self, state: dict, now: float, kernels_idle: Callable[[], bool]) -> bool:
+        """Whether the run is over, given the page's state at time ``now`` (rules: run_all)."""
+        if state["prompts"] != self.prompts:
+            self.prompts, self.since = state["prompts"], now
+        self.status = state["status"]
+        if not any(ran(p) for p in self.prompts):
+            return False
+        if self.status == "idle" and not any("*" in p for p in self.prompts):
+            return True
+        return now - self.since >= SETTLE and kernels_idle()
+
+    def last_seen(self, now: float) -> str:
+        return (f"last seen: kernel {self.status!r} on the page, prompts {self.prompts}, "
+                f"unchanged for {now - self.since:.0f} s")
+
+
 def run_all(driver: WebDriver, lab: Lab, name: str) -> None:
     """Run > Run All Cells, then wait until the run is over.
 
@@ -165,7 +196,7 @@ def run_all(driver: WebDriver, lab: Lab, name: str) -> None:
     A cell that fails ends the run; the cells after it stay unrun.
     """
     def started(d: WebDriver) -> bool:
-        return any("*" in p or p.strip().strip("[]:").isdigit() for p in page_state(d)["prompts"])
+        return any("*" in p or ran(p) for p in page_state(d)["prompts"])
 
     for attempt in (1, 2):  # a click the page dropped (no cell queued) is given once more
         menu(driver, "Run", "runmenu:run-all")
@@ -176,27 +207,13 @@ def run_all(driver: WebDriver, lab: Lab, name: str) -> None:
             if attempt == 2:
                 raise TimeoutException(f"{name}: Run > Run All Cells queued no cell, twice; "
                                        f"prompts {page_state(driver)['prompts']}") from None
-    seen = {"prompts": None, "since": time.monotonic(), "status": None}
-
-    def finished(d: WebDriver) -> bool:
-        state = page_state(d)
-        prompts, now = state["prompts"], time.monotonic()
-        if prompts != seen["prompts"]:
-            seen.update(prompts=prompts, since=now)
-        seen["status"] = state["status"]
-        if not any(p.strip().strip("[]:").isdigit() for p in prompts):
-            return False
-        if state["status"] == "idle" and not any("*" in p for p in prompts):
-            return True
-        return now - seen["since"] >= SETTLE and lab.kernels_idle()
-
+    watch = RunWatch(since=time.monotonic())
     try:
-        WebDriverWait(driver, RUN_TIMEOUT).until(finished)
+        WebDriverWait(driver, RUN_TIMEOUT).until(
+            lambda d: watch.over(page_state(d), time.monotonic(), lab.kernels_idle))
     except TimeoutException:
-        raise TimeoutException(
-            f"{name}: Run All did not finish within {RUN_TIMEOUT} s; last seen: kernel "
-            f"{seen['status']!r} on the page, prompts {seen['prompts']}, unchanged for "
-            f"{time.monotonic() - seen['since']:.0f} s") from None
+        raise TimeoutException(f"{name}: Run All did not finish within {RUN_TIMEOUT} s; "
+                               f"{watch.last_seen(time.monotonic())}") from None
 
 
 def save(driver: WebDriver, name: str) -> None:
@@ -284,6 +301,28 @@ def test_notebook_in_jupyterlab(name: str, lab: Lab, browser: WebDriver,
         raise
     assert not problems, "\n".join([f"{name} in JupyterLab:", *problems,
                                     evidence(browser, tmp_path, name)])
+
+
+def test_a_run_is_over_when_the_kernel_is_idle_however_the_page_lags() -> None:
+    """RunWatch's rules on made-up page states (no browser): a run is over once the page shows
+    it over, or once the server reports the kernel idle and a stuck "[*]" has not changed for
+    SETTLE seconds; never while the server reports the kernel busy, never before a cell ran."""
+    idle, busy = (lambda: True), (lambda: False)
+    unrun = {"prompts": ["[ ]:", "[ ]:"], "status": "idle"}
+    assert not RunWatch().over(unrun, 0.0, idle)
+    done = {"prompts": ["[1]:", "[2]:"], "status": "idle"}
+    assert RunWatch().over(done, 0.0, busy)
+    # the aborted cell left marked "[*]"; the page's indicator stuck on "busy"
+    stuck = {"prompts": ["[1]:", "[*]:"], "status": "busy"}
+    watch = RunWatch()
+    assert not watch.over(stuck, 100.0, idle)
+    assert not watch.over(stuck, 100.0 + SETTLE - 1, idle)
+    assert not watch.over(stuck, 100.0 + SETTLE, busy)  # a long cell still running
+    assert watch.over(stuck, 100.0 + SETTLE, idle)
+    # a prompt that changes restarts the clock
+    moved = {"prompts": ["[1]:", "[2]:", "[*]:"], "status": "busy"}
+    assert not watch.over(moved, 100.0 + SETTLE + 1, idle)
+    assert "unchanged for 0 s" in watch.last_seen(100.0 + SETTLE + 1)
 
 
 # A notebook with each fault the checks exist for: a widget (dead once reopened), an error

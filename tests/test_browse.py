@@ -219,3 +219,25 @@ def test_reconstruction_figure_skips_suspect_crops_and_says_how_many_it_shows(ma
                                         "fake videos with a well-aligned crop; 1 suspect "
                                         "crop(s) skipped")
     plt.close(fig)
+
+
+def test_mistake_figure_shows_each_crops_extraction_flags(masked) -> None:
+    """A mistake on a badly aligned crop says so under its title."""
+    import matplotlib.pyplot as plt
+
+    worst = _worst(masked)
+    (real_video, real_frame), (fake_video, fake_frame) = zip(
+        worst["video"], worst["frame"], strict=True)
+    index = read_index(masked)
+    for (method, video), _ in index.groupby(["method", "video"]):
+        frames = [{"frame": f, "landmarks": _landmarks(), "n_faces": 1} for f in (0, 1)]
+        if video == real_video and method == "original":
+            frames[real_frame] = {**frames[real_frame], "landmarks": _landmarks(6.0)}
+        if video == fake_video and method != "original":
+            frames[fake_frame] = {**frames[fake_frame], "n_faces": 2}
+        _write_meta(masked, method, video, frames)
+    fig = browse.mistake_figure(worst, _model("jdfd"), masked)
+    titles = [ax.get_title() for ax in _grid(fig)[:2]]
+    assert titles[0].endswith("\nsuspect alignment (0.27)"), titles
+    assert titles[1].endswith("\n2 faces") and "suspect" not in titles[1], titles
+    plt.close(fig)

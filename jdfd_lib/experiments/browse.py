@@ -359,7 +359,9 @@ def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike | Detector
 
     Works for any registered detector: reconstructions and error maps when it reconstructs
     (JDFD, LAE), its interpretation map when it has one (LAE), and the forgery mask crop
-    when a shown frame has one (FF++ fakes; see :func:`face_views`).
+    when a shown frame has one (FF++ fakes; see :func:`face_views`). The extraction's
+    quality flags of each crop (:func:`crop_flags`) go under its title: a mistake on a
+    suspect alignment is the crop's fault as much as the detector's.
 
     Args:
         worst: frames with ``method``, ``video``, ``frame`` and ``score``.
@@ -373,6 +375,7 @@ def mistake_figure(worst: pd.DataFrame, checkpoint: str | os.PathLike | Detector
     df = read_index(faces_root).set_index(["method", "video", "frame"])
     keys = list(zip(worst["method"], worst["video"].astype(str), worst["frame"], strict=True))
     rows = df.loc[keys].reset_index()
-    titles = [f"{m}\n{v} f{f}\nscore {s:.2f}" for (m, v, f), s in zip(keys, worst["score"],
-                                                                       strict=True)]
+    titles = [f"{m}\n{v} f{f}\nscore {s:.2f}" + "".join(f"\n{flag}" for flag in flags)
+              for (m, v, f), s, flags in zip(keys, worst["score"], crop_flags(faces_root, rows),
+                                              strict=True)]
     return faces_figure(checkpoint, rows, titles, masks=masks)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pandas as pd
 from jdfd_lib.reporting import report
 
 SEPARATE = ("(paper)", "(published)")  # the first such column gets a rule on its left
+RULE = "border-left: 2px solid #888"
 
 
 def _table2(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -79,18 +81,22 @@ class ResultTable:
 
 def styled(frame: pd.DataFrame, caption: str = "", uuid: str = "table") -> str:
     """HTML of a wide table: no index, one decimal, "-" where empty, a rule before the first
-    column of published figures so they never read as ours. ``uuid`` names its CSS (fixed,
-    so a re-run notebook saves the same output)."""
+    column of published figures so they never read as ours. ``uuid`` names the table's ids
+    (fixed, so a re-run notebook saves the same output).
+
+    The rule is an inline ``style`` attribute on each cell of that column, not a rule of the
+    Styler's ``<style>`` block: JupyterLab drops ``<style>`` from an untrusted notebook (an
+    executed copy in ``results/<profile>/notebooks`` opened on another machine) but keeps a
+    cell's own style.
+    """
     style = (frame.style.set_uuid(uuid).hide(axis="index")
-             .format(precision=report.DECIMALS, na_rep="-")
-             .set_table_styles([{"selector": "th, td", "props": "padding: 2px 8px;"}]))
-    first = next((c for c in frame.columns if str(c).endswith(SEPARATE)), None)
-    if first is not None:
-        rule = "border-left: 2px solid #888;"
-        style = style.set_properties(subset=[first], **{"border-left": "2px solid #888"})
-        style = style.set_table_styles({first: [{"selector": "th", "props": rule}]},
-                                       overwrite=False)
+             .format(precision=report.DECIMALS, na_rep="-"))
     if caption:
         style = style.set_caption(html.escape(caption))
-    return style.to_html()
-
+    page = style.to_html()
+    first = next((i for i, c in enumerate(frame.columns) if str(c).endswith(SEPARATE)), None)
+    if first is None:
+        return page
+    # the Styler marks column j's header and data cells with the class "colj"
+    cell = re.compile(rf'(<t[hd] [^>]*class="[^"]*\bcol{first}\b[^"]*")')
+    return cell.sub(rf'\1 style="{RULE}"', page)

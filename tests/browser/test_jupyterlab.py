@@ -19,6 +19,11 @@ complete after ./run_all.sh (or nbval), so each notebook reuses them and takes s
 a minute. ``test_the_checks_catch_a_broken_notebook`` shows that the checks fail when they
 should: an error, a widget, a missing figure.
 
+The executed copies in results/demo/notebooks are what a researcher opens without running:
+untrusted on any other machine, so JupyterLab drops their ``<style>`` blocks.
+``test_executed_copies_keep_the_papers_columns_apart_untrusted`` opens them so and checks that
+the rule before the published figures is still drawn.
+
 Run by ./run_tests.sh after nbval; alone: ``.venv/bin/python -m pytest tests/browser -m
 browser`` (needs ``apt-get install chromium chromium-driver``).
 """
@@ -26,6 +31,7 @@ browser`` (needs ``apt-get install chromium chromium-driver``).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -323,6 +329,35 @@ def test_a_run_is_over_when_the_kernel_is_idle_however_the_page_lags() -> None:
     moved = {"prompts": ["[1]:", "[2]:", "[*]:"], "status": "busy"}
     assert not watch.over(moved, 100.0 + SETTLE + 1, idle)
     assert "unchanged for 0 s" in watch.last_seen(100.0 + SETTLE + 1)
+
+
+# The first "(paper)"/"(published)" header of each output table: its left border as drawn, and
+# how many <style> elements the outputs kept (none: JupyterLab sanitised them, untrusted).
+RULES_JS = JS_HELPERS + r"""
+const heads = [...panel.querySelectorAll('.jp-OutputArea table')].map(t => [...t.querySelectorAll(
+    'th')].find(th => /\((paper|published)\)$/.test(th.textContent.trim()))).filter(Boolean);
+return {rules: heads.map(th => getComputedStyle(th).borderLeftWidth),
+        styles: panel.querySelectorAll('.jp-OutputArea style').length};
+"""
+
+
+@pytest.mark.parametrize("name", ["03_cross_dataset", "06_detector_comparison"])
+def test_executed_copies_keep_the_papers_columns_apart_untrusted(name: str, lab: Lab,
+                                                                 browser: WebDriver) -> None:
+    """The executed copies in results/demo/notebooks, opened as on another machine (untrusted,
+    not run): JupyterLab drops their <style> blocks, and the rule before the published
+    figures must still be drawn (display.styled puts it inline)."""
+    copy = f"executed_{name}"
+    shutil.copy(ROOT / "results" / "demo" / "notebooks" / f"{name}.ipynb",
+                lab.notebooks / f"{copy}.ipynb")
+    try:
+        open_notebook(browser, lab, copy)
+        seen = browser.execute_script(RULES_JS)
+    finally:
+        lab.shut_down_kernels()
+    assert seen["styles"] == 0, f"{copy}: its <style> blocks were kept: not opened untrusted"
+    assert seen["rules"] and set(seen["rules"]) == {"2px"}, (
+        f"{copy}: left borders of the first published column per table: {seen['rules']}")
 
 
 # A notebook with each fault the checks exist for: a widget (dead once reopened), an error

@@ -286,12 +286,17 @@ def evidence(driver: WebDriver, folder: Path, name: str) -> str:
     return f"screenshot and page text: {folder / name}.png, .txt"
 
 
-def check_notebook(driver: WebDriver, lab: Lab, name: str, expect: Expect) -> list[str]:
-    """Every problem the round trip of ``name`` reveals (none: it passes)."""
+def check_notebook(driver: WebDriver, lab: Lab, name: str, expect: Expect,
+                   folder: Path) -> list[str]:
+    """Every problem the round trip of ``name`` reveals (none: it passes). When the round
+    trip itself fails (a timeout), the screenshot and page text go to ``folder`` first."""
     try:
         state = run_save_reopen(driver, lab, name)
         return page_problems(state, expect) + file_problems(lab.notebooks / f"{name}.ipynb",
                                                             expect)
+    except Exception:
+        print(evidence(driver, folder, name), f"JupyterLab log: {lab.log}")
+        raise
     finally:
         lab.shut_down_kernels()
 
@@ -300,11 +305,7 @@ def check_notebook(driver: WebDriver, lab: Lab, name: str, expect: Expect) -> li
 def test_notebook_in_jupyterlab(name: str, lab: Lab, browser: WebDriver,
                                 tmp_path: Path) -> None:
     assert name in EXPECTED, f"{name}: add its figures and tables to EXPECTED"
-    try:
-        problems = check_notebook(browser, lab, name, EXPECTED[name])
-    except Exception:
-        print(evidence(browser, tmp_path, name), f"JupyterLab log: {lab.log}")
-        raise
+    problems = check_notebook(browser, lab, name, EXPECTED[name], tmp_path)
     assert not problems, "\n".join([f"{name} in JupyterLab:", *problems,
                                     evidence(browser, tmp_path, name)])
 
@@ -382,11 +383,7 @@ def test_the_checks_catch_a_broken_notebook(lab: Lab, browser: WebDriver,
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     nbformat.write(notebook, lab.notebooks / "broken.ipynb")
-    try:
-        problems = check_notebook(browser, lab, "broken", Expect(figures=2, tables=2))
-    except Exception:
-        print(evidence(browser, tmp_path, "broken"), f"JupyterLab log: {lab.log}")
-        raise
+    problems = check_notebook(browser, lab, "broken", Expect(figures=2, tables=2), tmp_path)
     found = "\n".join(problems)
     for expected in ("traceback in cell 4 [4]", "RuntimeError: deliberate failure",
                      f"the page shows {WIDGET_ERROR!r}", "cell 2 ('import ipywidgets') saved a "

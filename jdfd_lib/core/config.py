@@ -24,7 +24,9 @@ OPTIMIZERS = ("sgd", "adam")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns
 # (the CPU thread count changes float rounding only); they are ignored when a saved run's
 # config is compared with a requested one, so a grid run with other parallelism reuses it.
-RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device", "num_threads")
+RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device", "num_threads",
+                  "compile_mode")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")  # torch.compile's
 
 
 @dataclass
@@ -128,6 +130,9 @@ class TrainConfig:
     device: str = "auto"  # "auto" (CUDA if available) | "cpu" | "cuda" | "cuda:N"
     amp: bool = True  # bf16 autocast (CUDA only; ignored on CPU)
     channels_last: bool = True  # NHWC memory layout (CUDA only; ignored on CPU)
+    compile_mode: str = "none"  # torch.compile mode of the training step: "none" (eager) |
+    #   "default" | "reduce-overhead" (CUDA graphs) | "max-autotune"; falls back to eager
+    #   with one line if compilation fails (jdfd_lib/training/compiled.py)
     val_every: int = 1  # validate (and select the best model) every N epochs
     stop_at_val_auc: float | None = None  # end the run once the val AUC reaches this (1.0:
     #   no later epoch can be selected, best.pt is final); None = always run every epoch
@@ -153,6 +158,7 @@ class TrainConfig:
              "unlabeled_datasets must not repeat a dataset"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+            (self.compile_mode in COMPILE_MODES, f"compile_mode must be one of {COMPILE_MODES}"),
             (0.0 <= self.lae_mask_budget <= 1.0 and self.lae_select_every >= 1,
              "lae_mask_budget must be in [0, 1] and lae_select_every >= 1"),
             (len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),

@@ -7,30 +7,23 @@ interrupted grid resumes where it stopped. A grid can run several training seeds
 grid the report (tables as mean ± std over seeds, comparisons, figures, metrics.json) is
 rewritten from *all* metric files of the profile.
 
-On a CPU, trainings of a grid run ``jobs`` at a time in separate processes, each with
-``cpu_count // jobs`` torch threads: the models of the demo are small enough that one process
-does not keep two cores busy (two 1-thread processes train 1.2-1.3x faster than one 2-thread
-process, BENCHMARKS.md). Each run is still seeded and deterministic for its thread count,
-which its ``config.json`` records (``num_threads``).
+Trainings of a grid run ``jobs`` at a time in separate processes
+(:mod:`jdfd_lib.experiments.tasks`): 2 on a CPU, several per GPU on CUDA. Each run is still
+the run it would be alone, seeded and deterministic for its thread count, which its
+``config.json`` records (``num_threads``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
-import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from jdfd_lib.core.config import TrainConfig
-from jdfd_lib.core.errors import UserError
 from jdfd_lib.detectors.registry import detector_config
-from jdfd_lib.evaluation.evaluate import evaluate
+from jdfd_lib.experiments.tasks import grid_jobs, run_parallel, train_and_evaluate
 from jdfd_lib.reporting import report
 from jdfd_lib.reporting.display import ResultTable
 
@@ -56,36 +49,6 @@ class Paths:
         return self.results / "metrics"
 
 
-JOBS_ENV = "JDFD_JOBS"  # environment override of the number of parallel trainings
-
-
-def grid_jobs(jobs: int | None, device: str = "auto", cpus: int | None = None) -> int:
-    """How many trainings of a grid run at once.
-
-    Args:
-        jobs: the caller's choice; None reads ``JDFD_JOBS``, and without it: 1 on CUDA (one
-            GPU trains one run at a time), else 2 when there are at least 2 CPU cores.
-        device: the runs' ``device`` setting ("auto" means CUDA when available).
-        cpus: CPU cores available (default: ``os.cpu_count()``).
-
-    Raises:
-        UserError: ``jobs`` or ``JDFD_JOBS`` is not a positive integer.
-    """
-    if jobs is None and os.environ.get(JOBS_ENV):
-        text = os.environ[JOBS_ENV]
-        if not text.isdigit() or int(text) < 1:
-            raise UserError(f"{JOBS_ENV}={text!r}: expected a positive integer")
-        jobs = int(text)
-    if jobs is not None:
-        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-            raise UserError(f"jobs: expected a positive integer, got {jobs!r}")
-        return jobs
-    import torch  # heavy; only to ask whether CUDA will be used
-
-    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-    return 1 if cuda else min(2, cpus or os.cpu_count() or 1)
-
-
 def grid_configs(profile: str, paths: Paths, train_sets: Sequence[str],
                  variants: Sequence[str], ratios: Sequence[float],
                  seeds: Sequence[int]) -> list[TrainConfig]:
@@ -98,58 +61,6 @@ def grid_configs(profile: str, paths: Paths, train_sets: Sequence[str],
                             faces_root=str(paths.faces), out_dir=str(paths.runs))
             for seed in seeds for train_set in train_sets for variant in variants
             for ratio in ratios]
-
-
-def train_and_evaluate(cfg: TrainConfig, faces: dict[str, Path], test_sets: Sequence[str],
-                       metrics_dir: Path, progress: bool = True) -> str:
-    """Train (or reuse, or resume) one run and evaluate its ``best.pt`` on every test set.
-
-    Returns:
-        The run name.
-    """
-    from jdfd_lib.training.train import train  # heavy import, only when a grid runs
-
-    run_dir = train(cfg, resume=True, progress=progress)  # an interrupted run continues
-    evaluate(run_dir / "best.pt", faces, list(test_sets), metrics_dir)
-    return cfg.run_name
-
-
-def _in_worker(cfg: TrainConfig, faces: dict[str, Path], test_sets: Sequence[str],
-               metrics_dir: Path) -> tuple[str, float]:
-    """One grid task in a worker process: quiet (the parent reports), with the run's threads."""
-    import torch
-
-    torch.set_num_threads(cfg.num_threads)  # evaluation too; train() sets it for training
-    os.environ["TQDM_DISABLE"] = "1"  # two processes' bars would interleave
-    start = time.perf_counter()
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        name = train_and_evaluate(cfg, faces, test_sets, metrics_dir, progress=False)
-    return name, time.perf_counter() - start
-
-
-def _run_parallel(configs: list[TrainConfig], jobs: int, faces: dict[str, Path],
-                  test_sets: Sequence[str], metrics_dir: Path) -> None:
-    """Run the grid's tasks ``jobs`` at a time; the first failure stops the grid (the
-    finished runs stay, and the next call resumes)."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    configs = [replace(c, num_threads=threads) for c in configs]
-    print(f"grid: {len(configs)} runs, {jobs} at a time, {threads} thread(s) each")
-    # spawn, not fork: the parent (a Jupyter kernel) may hold torch threads
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-        pending = {pool.submit(_in_worker, c, faces, test_sets, metrics_dir) for c in configs}
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    name, seconds = future.result()  # re-raises a worker's error here
-                    done_count += 1
-                    print(f"grid: [{done_count}/{len(configs)}] {name} done ({seconds:.0f} s)")
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
 
 
 def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
@@ -165,8 +76,8 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         variants: registered detector names (``jdfd_lib.detectors.registry``).
         ratios: unlabelled foreign-data ratios (0.0 = none).
         seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
-        jobs: trainings at once (:func:`grid_jobs`; default ``JDFD_JOBS``, else 2 on a CPU
-            with 2+ cores, 1 on CUDA).
+        jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`; default
+            ``JDFD_JOBS``, else 2 on a CPU with 2+ cores, several per GPU on CUDA).
 
     Returns:
         The tidy results of all metric files of the profile
@@ -180,7 +91,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         for cfg in configs:
             train_and_evaluate(cfg, faces, test_sets, paths.metrics)
     else:
-        _run_parallel(configs, jobs, faces, test_sets, paths.metrics)
+        run_parallel(configs, jobs, faces, test_sets, paths.metrics)
     return report.write_all(profile, paths.metrics, paths.results)
 
 

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from jdfd_lib.core.config import TrainConfig
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.detectors.base import Batch, Detector
+from jdfd_lib.training.compiled import TrainingForward
 from jdfd_lib.training.data import CropDataset, EpochSampler, training_frames
 from jdfd_lib.training.runtime import Runtime, seed_worker
 from jdfd_lib.training.targets import MaskTargets
@@ -108,26 +109,47 @@ def _autocast(rt: Runtime):
     return torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.amp)
 
 
+def _train_step(model: torch.nn.Module, forward, b: Batch, optimizer: torch.optim.Optimizer,
+                cfg: TrainConfig, rt: Runtime) -> dict[str, torch.Tensor]:
+    """One optimiser step on batch ``b``; ``forward`` runs the model (it or its compiled
+    form). Returns the detector's loss terms, still on the device."""
+    with _autocast(rt):
+        out = forward(b.x, **_inputs(model, b))
+    losses = _detector(model).loss(out, b, cfg)
+    optimizer.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    optimizer.step()
+    return {k: v.detach() for k, v in losses.items()}
+
+
+POSTFIX_EVERY = 50  # batches between progress-bar loss updates (each one waits for the GPU)
+
+
 def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                    cfg: TrainConfig, rt: Runtime, desc: str, progress: bool) -> dict[str, float]:
+                    cfg: TrainConfig, rt: Runtime, desc: str, progress: bool,
+                    forward: TrainingForward | None = None) -> dict[str, float]:
     """One pass of the detector's loss (JDFD: Eq. 3); returns the mean of each loss term
-    (``loss`` for the total, then the detector's other terms: JDFD's ``ce`` and ``rec``)."""
+    (``loss`` for the total, then the detector's other terms: JDFD's ``ce`` and ``rec``).
+
+    ``forward`` runs the steps (:class:`~jdfd_lib.training.compiled.TrainingForward`: eager or
+    compiled); None runs ``model`` eagerly. The loss sums stay on the device in float64 (the
+    same sums, in the same order, as Python floats would give) so that a step never waits for
+    the GPU to finish; the bar shows the loss every :data:`POSTFIX_EVERY` batches.
+    """
     model.train()
-    sums: dict[str, float] = {}
+    forward = forward or TrainingForward(model)
+    sums: dict[str, torch.Tensor] = {}
     bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
-    for batch in bar:
+    for i, batch in enumerate(bar):
         b = _to_device(batch, rt)
-        with _autocast(rt):
-            out = model(b.x, **_inputs(model, b))
-        losses = _detector(model).loss(out, b, cfg)
-        optimizer.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        optimizer.step()
+        losses = forward.run(lambda f, b=b: _train_step(model, f, b, optimizer, cfg, rt))
         for name, value in losses.items():
             key = "loss" if name == "total" else name
-            sums[key] = sums.get(key, 0.0) + float(value.detach())
-        bar.set_postfix(loss=f"{float(losses['total'].detach()):.4f}")
-    return {k: v / max(len(loader), 1) for k, v in sums.items()}
+            value = value.double()
+            sums[key] = sums[key] + value if key in sums else value
+        if progress and i % POSTFIX_EVERY == 0:
+            bar.set_postfix(loss=f"{float(losses['total']):.4f}")
+    return {k: float(v) / max(len(loader), 1) for k, v in sums.items()}
 
 
 @torch.inference_mode()

@@ -3,6 +3,8 @@
 CPU runs are made deterministic by the caller (fixed seeds and thread count, deterministic
 algorithms); CUDA runs use bf16 autocast and channels_last; ``torchrun`` (``WORLD_SIZE`` > 1)
 starts one process per device, joined here into a process group (NCCL on CUDA, else gloo).
+A one-process ``torchrun`` launch joins a group of one too, so that it runs the code of a
+multi-GPU run (DistributedDataParallel) on a machine with one GPU.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Runtime:
     world_size: int = 1
     amp: bool = False  # bf16 autocast, CUDA only
     channels_last: bool = False  # NHWC, CUDA only
+    distributed: bool = False  # in a process group (torchrun): the model is wrapped in DDP
 
     @property
     def is_main(self) -> bool:
@@ -52,11 +55,17 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def launched_by_torchrun() -> bool:
+    """True in a process started by ``torchrun`` (one or more processes)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ and "LOCAL_RANK" in os.environ
+
+
 def setup_runtime(cfg: TrainConfig) -> Runtime:
-    """Device, and DDP when launched by ``torchrun`` (``WORLD_SIZE`` > 1)."""
+    """Device, and DDP when launched by ``torchrun`` (``WORLD_SIZE`` > 1, or one process)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = resolve_device(cfg.device)
-    if world > 1:
+    distributed = world > 1 or launched_by_torchrun()
+    if distributed:
         import torch.distributed as dist
 
         local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -70,7 +79,7 @@ def setup_runtime(cfg: TrainConfig) -> Runtime:
         rank = 0
     cuda = device.type == "cuda"
     return Runtime(device, rank, world, amp=cuda and cfg.amp,
-                   channels_last=cuda and cfg.channels_last)
+                   channels_last=cuda and cfg.channels_last, distributed=distributed)
 
 
 def seed_everything(seed: int) -> None:

@@ -53,6 +53,7 @@ from jdfd_lib.training.checkpoint import (
     save_checkpoint,
     saved_config,
 )
+from jdfd_lib.training.compiled import TrainingForward
 from jdfd_lib.training.loop import (
     make_loaders,
     make_optimizer,
@@ -158,6 +159,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         torch.set_num_threads(threads)
+        if rt.distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()  # the group this run joined
     return run_dir
 
 
@@ -182,9 +185,10 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
     if targets is not None and state is not None and "targets_allowed" in state:
         targets.allowed[:] = state["targets_allowed"].numpy().astype(bool)  # same masks
     net = model
-    if rt.world_size > 1:
+    if rt.distributed:
         ids = [rt.device.index] if rt.device.type == "cuda" else None
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    forward = TrainingForward(net, cfg.compile_mode, cfg.run_name)  # eager for "none"
     metrics_path, writer = run_dir / "metrics.csv", None
     rows = list(state["history"]) if state is not None else []  # log of the saved epochs
     if rt.is_main:
@@ -198,7 +202,8 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
         _active_round(model, train_loader.dataset, cfg, epoch, rt)
         losses = train_one_epoch(net, train_loader, optimizer, cfg, rt,
-                                 f"{cfg.run_name} epoch {epoch + 1}/{cfg.epochs}", progress)
+                                 f"{cfg.run_name} epoch {epoch + 1}/{cfg.epochs}", progress,
+                                 forward)
         scheduler.step()
         if not rt.is_main:
             continue

@@ -109,7 +109,7 @@ def _autocast(rt: Runtime):
     return torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.amp)
 
 
-def _train_step(model: torch.nn.Module, forward, b: Batch, optimizer: torch.optim.Optimizer,
+def train_step(model: torch.nn.Module, forward, b: Batch, optimizer: torch.optim.Optimizer,
                 cfg: TrainConfig, rt: Runtime) -> dict[str, torch.Tensor]:
     """One optimiser step on batch ``b``; ``forward`` runs the model (it or its compiled
     form). Returns the detector's loss terms, still on the device."""
@@ -142,7 +142,7 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
     bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
     for i, batch in enumerate(bar):
         b = _to_device(batch, rt)
-        losses = forward.run(lambda f, b=b: _train_step(model, f, b, optimizer, cfg, rt))
+        losses = forward.run(lambda f, b=b: train_step(model, f, b, optimizer, cfg, rt))
         for name, value in losses.items():
             key = "loss" if name == "total" else name
             value = value.double()

@@ -188,6 +188,9 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
     if rt.distributed:
         ids = [rt.device.index] if rt.device.type == "cuda" else None
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        if rt.is_main:  # the one sign a torchrun launch gives that the ranks joined
+            print(f"{cfg.run_name}: DistributedDataParallel over {rt.world_size} process(es) "
+                  f"({torch.distributed.get_backend()})")
     forward = TrainingForward(net, cfg.compile_mode, cfg.run_name)  # eager for "none"
     metrics_path, writer = run_dir / "metrics.csv", None
     rows = list(state["history"]) if state is not None else []  # log of the saved epochs

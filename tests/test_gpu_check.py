@@ -95,3 +95,17 @@ def test_a_cpu_rehearsal_measures_steps_packing_and_loading(synthetic_faces,
     packed = sections["packing_bf16_cl"]["result"]
     assert [packed[k]["runs"] for k in ("1", "2")] == [1, 2]
     assert all(row["img_per_s"] > 0 for row in sections["loader"]["result"])
+
+
+def test_the_paper_time_projection_counts_the_45_runs_and_their_images() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "project_paper_time", REPO / "benchmarks" / "project_paper_time.py")
+    proj = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(proj)
+    runs = proj.grid_runs()
+    assert len(runs) == 45 and runs.count(("jdfd", "ffpp", 0.0)) == 3
+    assert proj.run_images("ffpp", 0.0)["train"] == 20 * 2 * 124429  # 20 epochs, balanced
+    extra = proj.run_images("ffpp", 0.1)["train"] - proj.run_images("ffpp", 0.0)["train"]
+    assert extra == pytest.approx(20 * 0.1 * (117218 + 124429) * 2)  # from each other set
+    slow, fast = proj.project(100, 100, 100), proj.project(200, 200, 200)
+    assert fast["total_h"] == pytest.approx(slow["total_h"] / 2, abs=0.1)

@@ -126,3 +126,13 @@ def test_packed_runs_share_the_cores_and_change_runtime_fields_only(tmp_path: Pa
     assert tasks.packed_configs([demo], jobs=2, cpus=2)[0].num_workers == 0
     changed = {k for k, v in packed8.to_dict().items() if paper.to_dict()[k] != v}
     assert changed and changed <= set(RUNTIME_FIELDS)
+
+
+def test_a_grid_evaluates_with_a_larger_batch_on_cuda_only(monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert tasks.eval_batch_size("auto") is None and tasks.eval_batch_size("cpu") is None
+    assert tasks.eval_batch_size("cuda:0") == tasks.CUDA_EVAL_BATCH == 64
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert tasks.eval_batch_size("auto") == 64

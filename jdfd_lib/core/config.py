@@ -22,10 +22,11 @@ from typing import Any
 PROFILES = ("paper", "demo")
 OPTIMIZERS = ("sgd", "adam")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns
-# (the CPU thread count changes float rounding only); they are ignored when a saved run's
-# config is compared with a requested one, so a grid run with other parallelism reuses it.
+# (the CPU thread count, compiled kernels and the memory layout change float rounding only);
+# they are ignored when a saved run's config is compared with a requested one, so a grid run
+# with other parallelism reuses it, and a run may be resumed compiled or in another layout.
 RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device", "num_threads",
-                  "compile_mode")
+                  "compile_mode", "channels_last")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")  # torch.compile's
 
 

@@ -35,6 +35,9 @@ from jdfd_lib.evaluation.evaluate import evaluate
 JOBS_ENV = "JDFD_JOBS"  # environment override of the number of parallel trainings
 CUDA_JOBS_PER_GPU = 4  # batch-4 trainings packed on one GPU (BENCHMARKS.md, GPU packing)
 CPU_JOBS = 2  # trainings at once on a CPU with 2+ cores (BENCHMARKS.md, grid jobs)
+CUDA_EVAL_BATCH = 64  # frames per forward pass when a grid evaluates on CUDA: 2.3x the
+#   frames per second of the training batch of 4 (BENCHMARKS.md, GPU); eval mode, so the
+#   batch changes the kernels' rounding only
 
 
 def uses_cuda(device: str) -> bool:
@@ -86,6 +89,11 @@ def grid_jobs(jobs: int | None, device: str = "auto", cpus: int | None = None,
     return min(CPU_JOBS, cpus or os.cpu_count() or 1)
 
 
+def eval_batch_size(device: str) -> int | None:
+    """The grid's evaluation batch: :data:`CUDA_EVAL_BATCH` on CUDA, else None (the run's)."""
+    return CUDA_EVAL_BATCH if uses_cuda(device) else None
+
+
 def worker_slots(jobs: int, devices: Sequence[str]) -> list[str]:
     """The device of each of ``jobs`` workers, spread evenly over ``devices`` in turn."""
     if not devices:
@@ -103,7 +111,8 @@ def train_and_evaluate(cfg: TrainConfig, faces: dict[str, Path], test_sets: Sequ
     from jdfd_lib.training.train import train  # heavy import, only when a grid runs
 
     run_dir = train(cfg, resume=True, progress=progress)  # an interrupted run continues
-    evaluate(run_dir / "best.pt", faces, list(test_sets), metrics_dir)
+    evaluate(run_dir / "best.pt", faces, list(test_sets), metrics_dir,
+             batch_size=eval_batch_size(cfg.device))
     return cfg.run_name
 
 

@@ -3,11 +3,12 @@
 #
 #   ./run_all.sh                                   demo profile on the embedded demo data (CPU)
 #   ./run_all.sh --profile paper --data-root DIR   paper profile on the real datasets (GPU)
+#   ./run_all.sh --profile faces --data-root DIR   real DFDC face crops, DIR/dfdc_faces (CPU)
 #
 # The profile and folders come from the flags, else the JDFD_* environment variables, else the
 # settings file jdfd.env at the repository root (the one every notebook reads), else the
 # profile's defaults; `python -m jdfd_lib settings` shows what is in force (README: Settings).
-#   --profile demo|paper   JDFD_PROFILE     training/extraction profile (default: demo)
+#   --profile demo|paper|faces JDFD_PROFILE training/extraction profile (default: demo)
 #   --data-root DIR        JDFD_DATA_ROOT   folder holding FaceForensics++/, Celeb-DF-v2/, UADFV/
 #                                           (demo default: data/demo, generated)
 #   --faces-root DIR       JDFD_FACES_ROOT  where face crops go (default: data/<profile>_faces)
@@ -15,7 +16,7 @@
 #   --results-dir DIR      JDFD_RESULTS_DIR tables and figures (default: results/<profile>)
 #   --force                                 re-execute stages whose outputs are complete
 #   --only NAME                             run one notebook (e.g. 03_cross_dataset)
-#   JDFD_JOBS=N                             trainings at once (default: 2 on a CPU, 1 on a GPU)
+#   JDFD_JOBS=N                             trainings at once (default: 2 on a CPU, 4 per GPU)
 # Executed notebooks are kept in <results>/notebooks/; timings in <results>/run_record.json.
 # A failing notebook stops the run with a non-zero exit.
 set -euo pipefail
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
             SETTINGS_ARGS+=("$1" "$2"); shift 2 ;;
         --force) FORCE=1; shift ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "run_all.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -43,14 +44,16 @@ PY="$VENV/bin/python"
 SETTINGS="$("$PY" -m jdfd_lib settings --shell ${SETTINGS_ARGS[@]+"${SETTINGS_ARGS[@]}"})" || exit 2
 eval "$SETTINGS"
 STAGES_DIR="$RUNS_DIR/.stages/$PROFILE"
-export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-$([[ $PROFILE == demo ]] && echo 1 || echo 0)}"
+export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-$([[ $PROFILE == paper ]] && echo 0 || echo 1)}"
 export MPLBACKEND=Agg PYTHONHASHSEED=0
 mkdir -p "$RESULTS_DIR/notebooks" "$STAGES_DIR"
 
 echo "jdfd: profile=$PROFILE data=$DATA_ROOT faces=$FACES_ROOT runs=$RUNS_DIR results=$RESULTS_DIR"
 TOTAL_START=$(date +%s)
-for NB in notebooks/[0-9][0-9]_*.ipynb; do
-    NAME="$(basename "$NB" .ipynb)"
+# the profile's notebooks: 00-07 for demo and paper, 08 for faces (jdfd_lib.core.settings)
+NAMES="$("$PY" -m jdfd_lib settings --notebooks ${SETTINGS_ARGS[@]+"${SETTINGS_ARGS[@]}"})" || exit 2
+for NAME in $NAMES; do
+    NB="notebooks/$NAME.ipynb"
     [[ -n "$ONLY" && "$NAME" != "$ONLY" ]] && continue
     OUT="$RESULTS_DIR/notebooks/$NAME.ipynb"
     # a stage is complete when it finished with the same notebook, parameters and library

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from jdfd_lib.core.settings import profile_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# the paper study's notebooks, run by ./run_all.sh on the demo (08 is the faces profile's)
+DEMO_NOTEBOOKS = [ROOT / "notebooks" / f"{n}.ipynb" for n in profile_notebooks("demo")]
 EXECUTED = ROOT / "results" / "demo" / "notebooks"  # papermill's copies, from ./run_all.sh
 COMMON = {"PROFILE", "DATA_ROOT", "FACES_ROOT", "RUNS_DIR", "RESULTS_DIR"}
 CLEANER = ROOT / "scripts" / "clean_notebooks.py"
@@ -35,7 +39,16 @@ def _code(cell: dict) -> str:
 def test_notebooks_are_numbered_in_order() -> None:
     names = [p.stem for p in NOTEBOOKS]
     assert [n[:2] for n in names] == [f"{i:02d}" for i in range(len(names))]
-    assert len(names) == 8
+    assert len(names) == 9
+
+
+def test_each_profile_runs_its_own_notebooks() -> None:
+    """run_all.sh runs 00-07 for the paper's study (demo, paper) and 08 for the real faces."""
+    names = [p.stem for p in NOTEBOOKS]
+    assert profile_notebooks("demo") == profile_notebooks("paper") == names[:8]
+    assert profile_notebooks("faces") == ["08_real_faces"]
+    script = (ROOT / "run_all.sh").read_text()
+    assert "jdfd_lib settings --notebooks" in script
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -172,7 +185,7 @@ def _defined(cell: dict) -> tuple[str, str, list[str]]:
     return cell["cell_type"], _code(cell), tags
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", DEMO_NOTEBOOKS, ids=lambda p: p.stem)
 def test_executed_copy_comes_from_the_notebook_as_it_is(path: Path) -> None:
     """results/demo/notebooks/NN_x.ipynb is papermill's execution of notebooks/NN_x.ipynb:
     the same cells once the cell papermill injects after the parameters cell is removed."""

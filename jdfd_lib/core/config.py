@@ -19,7 +19,10 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-PROFILES = ("paper", "demo")
+PROFILES = ("paper", "demo", "faces")
+# profiles that follow the paper's protocol (its datasets, Tables 2-3, Fig. 4, its figures
+# beside ours); the others (faces: real DFDC crops) report their own study only
+PAPER_PROTOCOL_PROFILES = ("paper", "demo")
 OPTIMIZERS = ("sgd", "adam")
 # Fields that change where a run reads or writes, or how fast it runs, but not what it learns
 # (the CPU thread count, compiled kernels and the memory layout change float rounding only);
@@ -123,6 +126,8 @@ class TrainConfig:
     hflip: bool = True  # random horizontal flip of training crops (p = 0.5); not stated
     balance_classes: bool = True  # class-balanced sampling of labelled training images
     max_frames_per_video: int | None = None  # cap crops per video (evenly spaced); None = all
+    train_images: int | None = None  # labelled training images used: a seeded subset of the
+    #   train split (nested over sizes for one seed) for a learning curve; None = all
     samples_per_epoch: int | None = None  # images drawn per epoch (class-balanced, cycling
     #   through the set); None = one balanced pass. Gives every training set the same budget.
 
@@ -170,6 +175,8 @@ class TrainConfig:
             (self.val_every >= 1 and self.num_threads >= 1, "val_every, num_threads >= 1"),
             (self.samples_per_epoch is None or self.samples_per_epoch >= self.batch_size,
              "samples_per_epoch must be None or >= batch_size"),
+            (self.train_images is None or self.train_images >= 2,
+             "train_images must be None or >= 2"),
         ]
         bad = [msg for ok, msg in checks if not ok]
         if bad:
@@ -177,9 +184,12 @@ class TrainConfig:
 
     @property
     def run_name(self) -> str:
-        """Deterministic run name, e.g. ``demo-jdfd-ffpp-u00-s0`` (u = ratio in %)."""
+        """Deterministic run name, e.g. ``demo-jdfd-ffpp-u00-s0`` (u = ratio in %), with
+        ``-n<train_images>`` when a run uses a subset of its training images."""
         ratio = round(100 * self.unlabeled_ratio)
-        return f"{self.profile}-{self.variant}-{self.train_dataset}-u{ratio:02d}-s{self.seed}"
+        subset = "" if self.train_images is None else f"-n{self.train_images}"
+        return (f"{self.profile}-{self.variant}-{self.train_dataset}-u{ratio:02d}"
+                f"-s{self.seed}{subset}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict (tuples become lists)."""
@@ -233,6 +243,26 @@ _PROFILES: dict[str, dict[str, Any]] = {
         #   (256, 128, 64, 32) cost as much as the encoder; this one ~5% of a step
         max_frames_per_video=4,  # crops per video (evenly spaced) in train and val
         num_workers=0,  # 2-core CPU: loading in the main process is cheapest
+        amp=False,
+        channels_last=False,
+    ),
+    # Real faces (DFDC face crops, one per video; README, "On real faces"): the study of
+    # issue 17 on 2 CPU cores. Work in progress: the values below start from the demo's and
+    # are being chosen on the DFDC faces' validation split (BENCHMARKS.md, real faces).
+    "faces": dict(
+        faces_root="data/faces_faces",
+        train_dataset="dfdc_faces",
+        encoder="resnet10t",
+        batch_size=16,
+        lr_autoencoder=0.01,
+        lr_classifier=0.01,
+        lr_step_size=2,
+        lr_gamma=0.5,
+        epochs=4,
+        samples_per_epoch=6000,
+        image_size=64,
+        decoder_channels=(64, 32, 16, 8),
+        num_workers=0,
         amp=False,
         channels_last=False,
     ),
@@ -310,4 +340,4 @@ def _parse_value(hint: Any, raw: str) -> Any:
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",
-           "PROFILES", "RUNTIME_FIELDS"]
+           "PROFILES", "PAPER_PROTOCOL_PROFILES", "RUNTIME_FIELDS"]

@@ -9,7 +9,8 @@ is stated once. Each value comes from the first of:
 3. the settings file ``jdfd.env`` at the project root (or the file ``JDFD_SETTINGS`` names):
    ``KEY=VALUE`` lines with the same keys, ``#`` comments (not tracked by git);
 4. the profile's defaults: ``demo``; data ``data/demo`` (generated) for the demo, none for the
-   paper profile (its datasets are yours to point at); crops ``data/<profile>_faces``; runs
+   paper and faces profiles (their datasets are yours to point at); crops
+   ``data/<profile>_faces``; runs
    ``runs``; results ``results/<profile>``.
 
 Relative paths are relative to the project root (:mod:`jdfd_lib.core.paths`). A results
@@ -159,7 +160,8 @@ def resolve_settings(profile: str | None = None, data_root: str | os.PathLike | 
         elif name not in values:
             values[name], sources[name] = defaults[name], "default"
     if values["data_root"] is None:
-        raise UserError(f"the paper profile needs the datasets' folder: set {KEYS['data_root']}"
+        raise UserError(f"the {values['profile']} profile needs the datasets' folder: set "
+                        f"{KEYS['data_root']}"
                         f" in {file} or the environment (README: Settings), or pass "
                         f"{option('DATA_ROOT', '--data-root')}")
     settings = Settings(**values, sources=sources)
@@ -193,6 +195,23 @@ def check_results_profile(settings: Settings) -> None:
             f"leave RESULTS_DIR unset (results/{settings.profile}) or choose another folder")
 
 
+# Notebooks of a study that runs under one profile only (faces: real DFDC crops); every other
+# notebook belongs to the paper's study, run under the demo and paper profiles.
+PROFILE_NOTEBOOKS: dict[str, tuple[str, ...]] = {"faces": ("08_real_faces",)}
+
+
+def profile_notebooks(profile: str, names: list[str] | None = None) -> list[str]:
+    """The notebooks ``run_all.sh`` runs for ``profile``, in order (``names``: the notebook
+    stems to choose from; default: ``notebooks/NN_*.ipynb`` of the project)."""
+    if names is None:
+        names = sorted(p.stem for p in (project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    own = PROFILE_NOTEBOOKS.get(profile)
+    if own is not None:
+        return [n for n in names if n in own]
+    claimed = {n for group in PROFILE_NOTEBOOKS.values() for n in group}
+    return [n for n in names if n not in claimed]
+
+
 def add_arguments(parser) -> None:
     """Options of ``python -m jdfd_lib settings`` (each overrides the environment and file)."""
     for name in KEYS:
@@ -201,10 +220,15 @@ def add_arguments(parser) -> None:
                                  f"the profile's default)")
     parser.add_argument("--shell", action="store_true",
                         help="print NAME=value lines for a shell (run_all.sh reads them)")
+    parser.add_argument("--notebooks", action="store_true",
+                        help="print the notebooks the profile runs, one per line (run_all.sh)")
 
 
 def run(args) -> int:
     """Print the settings in force and where each value comes from."""
     s = resolve_settings(**{name: getattr(args, name) for name in KEYS})
-    print(s.shell() if args.shell else f"settings file: {settings_file()}\n{s}")
+    if args.notebooks:
+        print("\n".join(profile_notebooks(s.profile)))
+    else:
+        print(s.shell() if args.shell else f"settings file: {settings_file()}\n{s}")
     return 0

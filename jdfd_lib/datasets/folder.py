@@ -127,7 +127,7 @@ def split_file_of(root: Path, given: str | os.PathLike | None) -> Path | None:
 def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = None,
                 fractions: dict[str, float] | None = None, seed: int = DEFAULT_SEED,
                 aligned: bool = False, test_only: bool = False,
-                allow_missing: bool = False) -> VideoList:
+                allow_missing: bool = False, dataset: str = "folder") -> VideoList:
     """List a user's ``real/`` and ``fake/`` videos and images with group-level splits.
 
     Args:
@@ -141,6 +141,8 @@ def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = 
         test_only: every file in the test split; no split file is read (giving one is an
             error) or drawn.
         allow_missing: go on (with a warning) when the split file names absent groups.
+        dataset: the key the records carry (a dataset laid out as a folder, e.g.
+            ``dfdc_faces``).
 
     Returns:
         Records; the files of one group share a split.
@@ -172,7 +174,7 @@ def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = 
     absent = check_absent(named, root, "each group id of the split file as a sub-folder of "
                           "real/ or fake/, or as real/<stem> or fake/<stem> of a file directly "
                           "under them", allow_missing)
-    records = [VideoRecord("folder", cls, video, p, FOLDER_CLASSES.index(cls), split_of[group],
+    records = [VideoRecord(dataset, cls, video, p, FOLDER_CLASSES.index(cls), split_of[group],
                            group, aligned and p.suffix.lower() in IMAGE_SUFFIXES)
                for cls, video, p, group in rows]
     return finish(records, absent)

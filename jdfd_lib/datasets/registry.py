@@ -25,7 +25,7 @@ from jdfd_lib.datasets.splits import SPLITS
 # modules that register the built-in datasets, in registry order (the paper's three first)
 BUILTIN_MODULES = ("jdfd_lib.datasets.ffpp", "jdfd_lib.datasets.celebdf",
                    "jdfd_lib.datasets.uadfv", "jdfd_lib.datasets.dfdc", "jdfd_lib.datasets.dfd",
-                   "jdfd_lib.datasets.folder")
+                   "jdfd_lib.datasets.folder", "jdfd_lib.datasets.dfdc_faces")
 _DATASETS: dict[str, DatasetSpec] = {}
 
 

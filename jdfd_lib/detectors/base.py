@@ -111,6 +111,12 @@ class Detector(nn.Module, ABC):
     def param_groups(self, cfg: TrainConfig) -> list[dict[str, Any]]:
         """Optimiser groups ``{"name", "params", "lr"}``; every trainable parameter once."""
 
+    def training_targets(self, cfg: TrainConfig) -> tuple[str, ...]:
+        """The :attr:`targets` a run of ``cfg`` trains with (default: all of them); a
+        detector whose target term is weighted 0 in ``cfg`` needs none, and trains on data
+        without them."""
+        return self.targets
+
     def active_learning(self, cfg: TrainConfig) -> ActiveLearning | None:
         """How many training images may use their :attr:`targets`, chosen by active learning
         with :meth:`hardness` (:mod:`jdfd_lib.training.targets`); None (default): every

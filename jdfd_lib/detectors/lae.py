@@ -95,6 +95,13 @@ class LAE(Detector):
         "demo": {"lae_perceptual_weight": 0.0, "lae_base_channels": 16,
                  "lae_latent_channels": 64, "optimizer": "adam", "lr_autoencoder": 1e-3,
                  "lr_classifier": 1e-3},
+        # Real faces (DFDC crops, one per video): no forgery masks exist (no pristine frame
+        # to difference against), so the interpretation term and its mask budget are off;
+        # the rest as in the demo (README, "On real faces").
+        "faces": {"lae_perceptual_weight": 0.0, "lae_base_channels": 16,
+                  "lae_latent_channels": 64, "optimizer": "adam", "lr_autoencoder": 1e-3,
+                  "lr_classifier": 1e-3, "lae_interpretation_weight": 0.0,
+                  "lae_mask_budget": 0.0},
     }
 
     def __init__(self, image_size: int = 299, base_channels: int = 32, depth: int = 4,
@@ -188,9 +195,16 @@ class LAE(Detector):
             target = vgg(x)
         return F.mse_loss(vgg(recon), target)
 
-    def active_learning(self, cfg: TrainConfig) -> ActiveLearning:
+    def training_targets(self, cfg: TrainConfig) -> tuple[str, ...]:
+        """The masks, unless the interpretation term is off (``lae_interpretation_weight``
+        0: data without masks, as real-face crops, trains the other terms)."""
+        return self.targets if cfg.lae_interpretation_weight else ()
+
+    def active_learning(self, cfg: TrainConfig) -> ActiveLearning | None:
         """``lae_mask_budget`` of the training images may use their mask, chosen every
-        ``lae_select_every`` epochs."""
+        ``lae_select_every`` epochs; None when no mask is used (the term is off)."""
+        if not self.training_targets(cfg):
+            return None
         return ActiveLearning(cfg.lae_mask_budget, cfg.lae_select_every)
 
     def hardness(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:

@@ -15,9 +15,10 @@ the run it would be alone, seeded and deterministic for its thread count, which 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -51,21 +52,25 @@ class Paths:
 
 def grid_configs(profile: str, paths: Paths, train_sets: Sequence[str],
                  variants: Sequence[str], ratios: Sequence[float],
-                 seeds: Sequence[int]) -> list[TrainConfig]:
+                 seeds: Sequence[int], overrides: Mapping[str, Any] | None = None
+                 ) -> list[TrainConfig]:
     """The grid's run configs, seed-major (all of seed 0 first, so an interrupted sequential
-    grid already holds complete seeds)."""
+    grid already holds complete seeds). ``overrides``: ``TrainConfig`` fields set on every
+    run (a shorter exploration; a finished run of other values is refused, not reused)."""
     if isinstance(seeds, int) or not len(seeds):
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     return [detector_config(profile, train_dataset=train_set, variant=variant,
                             unlabeled_ratio=ratio, seed=int(seed),
-                            faces_root=str(paths.faces), out_dir=str(paths.runs))
+                            faces_root=str(paths.faces), out_dir=str(paths.runs),
+                            **dict(overrides or {}))
             for seed in seeds for train_set in train_sets for variant in variants
             for ratio in ratios]
 
 
 def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
              variants: Sequence[str] = ("jdfd",), ratios: Sequence[float] = (0.0,),
-             seeds: Sequence[int] = (0,), jobs: int | None = None) -> pd.DataFrame:
+             seeds: Sequence[int] = (0,), jobs: int | None = None,
+             overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
 
     Args:
@@ -76,6 +81,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         variants: registered detector names (``jdfd_lib.detectors.registry``).
         ratios: unlabelled foreign-data ratios (0.0 = none).
         seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
+        overrides: ``TrainConfig`` fields set on every run (see :func:`grid_configs`).
         jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`; default
             ``JDFD_JOBS``, else 2 on a CPU with 2+ cores, several per GPU on CUDA).
 
@@ -84,7 +90,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         (:func:`jdfd_lib.evaluation.results.load_results`), one row per (run, test set):
         several seeds give several rows per setting.
     """
-    configs = grid_configs(profile, paths, train_sets, variants, ratios, seeds)
+    configs = grid_configs(profile, paths, train_sets, variants, ratios, seeds, overrides)
     faces = {name: paths.faces / name for name in set(train_sets) | set(test_sets)}
     jobs = min(grid_jobs(jobs, configs[0].device), len(configs))
     if jobs == 1:

@@ -186,6 +186,26 @@ def save_fig4(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return _save(fig4(table), path)
 
 
+def learning_curve(curve: pd.DataFrame, title: str) -> plt.Figure:
+    """Val and test frame AUC (%, mean ± std over seeds) against training images (log x)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for key, label in (("val_auc", "validation"), ("test_auc", "test")):
+        ax.errorbar(curve["train_images"], curve[f"{key}_mean"], yerr=curve[f"{key}_std"],
+                    marker="o", capsize=3, label=label)
+    ax.fill_between(curve["train_images"], curve["test_auc_lo"], curve["test_auc_hi"],
+                    alpha=0.15, label="test 95% bootstrap")
+    ax.set_xscale("log")
+    ax.set(xlabel="training images used", ylabel="frame AUC (%)", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_learning_curve(curve: pd.DataFrame, path: str | os.PathLike, title: str) -> Path:
+    """Draw the learning curve (:func:`learning_curve`) and save it as PNG."""
+    return _save(learning_curve(curve, title), path)
+
+
 def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
     with atomic_path(path, suffix=path.suffix) as tmp:  # savefig picks the format from it

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json, write_text
+from jdfd_lib.core.config import PAPER_PROTOCOL_PROFILES
 from jdfd_lib.datasets.registry import dataset_label, ordered
 from jdfd_lib.evaluation import stats
 from jdfd_lib.evaluation.results import load_results
@@ -320,7 +321,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_all(profile: str, metrics_dir: str | os.PathLike,
               results_dir: str | os.PathLike) -> pd.DataFrame:
-    """Rewrite one profile's tables, figures and the paper reference from every metric file.
+    """Rewrite one profile's tables, figures and the paper reference from every metric file
+    (a profile outside the paper's protocol, ``faces``: ``metrics.json`` and the detector
+    comparison only).
 
     Args:
         profile: keep the results of this profile only.
@@ -335,17 +338,24 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
     out = Path(results_dir)
     results = load_results(metrics_dir)
     results = results[results["profile"] == profile]
-    tables = write_report(results, out, profile)
-    save_fig3(results, metrics_dir, out / "fig3_roc.png")
-    if not tables["fig4"].empty:
-        save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
+    paper_protocol = profile in PAPER_PROTOCOL_PROFILES
+    if paper_protocol:
+        tables = write_report(results, out, profile)
+        save_fig3(results, metrics_dir, out / "fig3_roc.png")
+        if not tables["fig4"].empty:
+            save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
+    else:  # another dataset than the paper's (faces): its own study, no paper tables
+        out.mkdir(parents=True, exist_ok=True)
+        records = results.astype(object).where(results.notna(), None)
+        write_json(records.to_dict(orient="records"), out / "metrics.json")
     from jdfd_lib.reporting import detector_comparison  # it imports this module
 
     trains = detector_comparison.compared_trains(results)
     if trains:  # the related detectors have runs: notebook 06's table and ROC curves
         detector_comparison.write_comparison(results, out, profile, trains,
                                              metrics_dir=metrics_dir)
-    write_paper_reference(out.parent / "paper_reference")
+    if paper_protocol:
+        write_paper_reference(out.parent / "paper_reference")
     return results
 
 

@@ -312,12 +312,23 @@ def check_files(df: pd.DataFrame, where: str | os.PathLike) -> None:
                                 f"{repair_hint(missing.iloc[0], verify=False)}")
 
 
+def train_subset(rows: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
+    """``n`` of the rows, drawn by a permutation seeded by ``seed`` (so the subsets of one
+    seed are nested: the first 1,000 are among the first 3,000), in their original order;
+    all rows for None or ``n >= len(rows)``."""
+    if n is None or n >= len(rows):
+        return rows
+    keep = np.sort(np.random.default_rng([seed, 17]).permutation(len(rows))[:n])
+    return rows.iloc[keep].reset_index(drop=True)
+
+
 def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled_ratio: float,
                     seed: int, max_frames_per_video: int | None = None,
-                    unlabeled_datasets: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The (train, val) rows of a run: the labelled train split plus, for Fig. 4, the hidden-
-    label foreign images of ``unlabeled_datasets``; the val split of the training dataset for
-    model selection.
+                    unlabeled_datasets: Sequence[str] = (), train_images: int | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (train, val) rows of a run: the labelled train split (``train_images`` of it, for
+    a learning curve: :func:`train_subset`) plus, for Fig. 4, the hidden-label foreign images
+    of ``unlabeled_datasets``; the val split of the training dataset for model selection.
 
     Raises:
         FileNotFoundError: an index or a listed crop is missing.
@@ -325,7 +336,8 @@ def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled
             positive ``unlabeled_ratio`` without a foreign dataset to draw from.
     """
     root = Path(faces_root) / train_dataset
-    train = load_split(root, "train", train_dataset, max_frames_per_video)
+    train = train_subset(load_split(root, "train", train_dataset, max_frames_per_video),
+                         train_images, seed)
     val = load_split(root, "val", train_dataset, max_frames_per_video)
     if set(val["label"]) != {0, 1}:
         raise ValueError(f"{index_path(root)}: the val split needs real and fake crops for the "

@@ -53,7 +53,8 @@ def make_loaders(cfg: TrainConfig, model: Detector, rt: Runtime
     """Train loader (balanced, flipped, sharded) and val loader over the run's crops."""
     train_rows, val_rows = training_frames(cfg.faces_root, cfg.train_dataset,
                                            cfg.unlabeled_ratio, cfg.seed,
-                                           cfg.max_frames_per_video, cfg.unlabeled_datasets)
+                                           cfg.max_frames_per_video, cfg.unlabeled_datasets,
+                                           cfg.train_images)
     if len(train_rows) < cfg.batch_size * rt.world_size:
         raise ValueError(f"{cfg.faces_root}/{cfg.train_dataset}: {len(train_rows)} train crops "
                          f"are fewer than one batch ({cfg.batch_size} x {rt.world_size})")
@@ -79,11 +80,12 @@ def _targets(model: Detector, cfg: TrainConfig, train_rows, val_rows
              ) -> tuple[MaskTargets | None, MaskTargets | None]:
     """The detector's training targets for the train and val rows (None without targets).
     With active learning no training mask may be used until a round chooses it."""
-    unknown = set(model.targets) - {"mask"}
+    wanted = model.training_targets(cfg)
+    unknown = set(wanted) - {"mask"}
     if unknown:
         raise ValueError(f"detector {model.name!r} asks for targets {sorted(unknown)}; the "
                          f"trainer provides 'mask' only")
-    if not model.targets:
+    if not wanted:
         return None, None
     where = f"{cfg.faces_root}/{cfg.train_dataset}"
     rationed = model.active_learning(cfg) is not None

@@ -44,6 +44,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from jdfd_lib.core.settings import profile_notebooks
+
 from .conftest import ROOT, Lab
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -82,7 +84,7 @@ EXPECTED = {
     # JDFD's and LAE's worst mistakes; the video scores and the worst mistakes
     "07_explore": Expect(figures=2, tables=2),
 }
-NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = profile_notebooks("demo")  # the demo profile's (08 runs on the faces profile)
 
 # JupyterLab renders an error output as stderr text (mime type application/vnd.jupyter.stderr),
 # so a rendered traceback is told by IPython's header: "Traceback (most recent call last)",

@@ -202,6 +202,35 @@ def test_readme_shows_the_committed_demo_results() -> None:
     assert "(paper)" in block and "(ours)" in block
 
 
+def test_readme_shows_the_committed_faces_results() -> None:
+    """The README's "On real faces" section is the committed results/faces tables (notebook
+    08 on the DFDC crops): no figure of the paper beside them, the trivial reference and the
+    learning curve below."""
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    block = readme.readme_block(root / "results" / "faces", "faces")
+    assert block.strip() in text
+    assert "DFDC faces (ours)" in block and "(paper)" not in block
+    assert "trivial reference" in block and "Learning curve" in block
+
+
+def test_each_profile_has_its_own_readme_section(tmp_path) -> None:
+    out = tmp_path / "results" / "faces"
+    out.mkdir(parents=True)
+    for name in readme.FACES_SECTIONS:
+        (out / f"{name}.md").write_text(f"## {name} title\n\nbody\n")
+    demo_begin, demo_end = readme.markers("demo")
+    begin, end = readme.markers("faces")
+    path = tmp_path / "README.md"
+    path.write_text(f"a\n{demo_begin}\ndemo\n{demo_end}\nb\n{begin}\nold\n{end}\nc\n")
+    assert readme.sync_readme(path, out, "faces")
+    text = path.read_text()
+    assert "\ndemo\n" in text and "old" not in text  # the demo's section is left alone
+    assert text.index("#### trivial title") < text.index("#### learning_curve title")
+    with pytest.raises(ValueError, match="markers"):
+        readme.sync_readme(tmp_path / "README.md", out, "paper")
+
+
 def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     out = tmp_path / "results" / "demo"
     out.mkdir(parents=True)

@@ -5,6 +5,7 @@ carry a faint checkerboard artefact that a network can learn."""
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -361,3 +362,24 @@ def test_samples_per_epoch_draws_whole_balanced_passes() -> None:
     assert np.bincount(first, minlength=12)[:3].tolist() == [3, 3, 3]
     sampler.set_epoch(1)
     assert list(sampler) != order.tolist()  # another order each epoch
+
+
+@pytest.mark.slow  # a torchrun launch: a process that imports torch
+def test_a_one_process_torchrun_launch_trains_under_ddp(faces, tmp_path) -> None:
+    """Under torchrun, even with one process, the run joins a process group (gloo on the
+    CPU) and trains under DistributedDataParallel: the code of a multi-GPU run, testable on
+    one machine (the GPU check runs the same with NCCL, BENCHMARKS.md)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "1", "-m", "jdfd_lib", "train", "--profile", "demo", "--train-dataset", "ffpp",
+           "--faces-root", str(faces), "--epochs", "1", "--out", str(tmp_path), "--no-progress",
+           "--set", f"image_size={SIZE}", "--set", "max_frames_per_video=none",
+           "--set", "decoder_channels=8,8,8", "--set", "num_threads=1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "demo-jdfd-ffpp-u00-s0: DistributedDataParallel over 1 process(es) (gloo)" in proc.stdout
+    _, cfg, info = load_checkpoint(tmp_path / "demo-jdfd-ffpp-u00-s0" / "best.pt")
+    assert info["epoch"] == 1 and cfg.train_dataset == "ffpp"

@@ -1,9 +1,10 @@
-"""The README's results section, rewritten from the written result files (``report --readme``).
+"""The README's results sections, rewritten from the written result files (``report --readme``).
 
 Between two markers the README holds the demo's Tables 2-3, the Fig. 4 table, the comparison
 sentences, the detector comparison (notebook 06), the figures and the stage times of the run
-that wrote them; :func:`sync_readme` replaces that section and nothing else, so the numbers
-in the README are always the committed ones.
+that wrote them; between two others, the real-faces study's tables (notebook 08).
+:func:`sync_readme` replaces a profile's section and nothing else, so the numbers in the
+README are always the committed ones.
 """
 
 from __future__ import annotations
@@ -20,23 +21,40 @@ OPTIONAL = ("comparisons", "detectors", "detector_differences")
 FIGURES = (("Fig. 3", "fig3_roc.png"), ("Fig. 4", "fig4_unlabeled.png"),
            ("Detectors compared", "detectors_roc.png"))
 
-README_BEGIN = "<!-- demo-results:begin (written by `python -m jdfd_lib report --readme`) -->"
-README_END = "<!-- demo-results:end -->"
+# the real-faces study (profile faces): its own tables, none of the paper's
+FACES_SECTIONS = ("detectors", "detector_differences", "trivial", "learning_curve")
+FACES_FIGURES = (("Detectors compared", "detectors_roc.png"),
+                 ("Learning curve", "learning_curve.png"))
+BLOCKS = {"demo": (SECTIONS, OPTIONAL, FIGURES), "paper": (SECTIONS, OPTIONAL, FIGURES),
+          "faces": (FACES_SECTIONS, (), FACES_FIGURES)}
 
 
-def readme_block(results_dir: str | os.PathLike) -> str:
-    """The README's results section: the written tables, the comparison sentences and the
-    figures of one profile, and the stage timings of its run record, between the markers."""
+def markers(profile: str = "demo") -> tuple[str, str]:
+    """The begin and end markers of a profile's results section in the README."""
+    return (f"<!-- {profile}-results:begin (written by `python -m jdfd_lib report --readme`) -->",
+            f"<!-- {profile}-results:end -->")
+
+
+README_BEGIN, README_END = markers("demo")
+
+
+def readme_block(results_dir: str | os.PathLike, profile: str = "demo") -> str:
+    """The README's results section of ``profile`` (:data:`BLOCKS`): the written tables, the
+    comparison sentences and the figures, and the stage timings of its run record, between
+    the profile's markers."""
     out = Path(results_dir)
-    parts = [README_BEGIN]
-    for name in SECTIONS:
+    sections, optional, figures_of = BLOCKS[profile]
+    begin, end = markers(profile)
+    parts = [begin]
+    for name in sections:
         md = out / f"{name}.md"
-        if name in OPTIONAL and not md.is_file():
+        if name in optional and not md.is_file():
             continue  # e.g. results written before the related detectors were trained
         text = md.read_text().strip().replace("## ", "#### ", 1)
         parts.append(text.replace("\n### ", "\n##### "))  # per-training-set sub-tables
     rel = portable(out)  # links relative to the project root, where the README is
-    figures = [f"![{title}]({rel}/{name})" for title, name in FIGURES if (out / name).is_file()]
+    figures = [f"![{title}]({rel}/{name})" for title, name in figures_of
+               if (out / name).is_file()]
     if figures:
         parts.append("\n".join(figures))
     record = out / "run_record.json"
@@ -46,23 +64,26 @@ def readme_block(results_dir: str | os.PathLike) -> str:
         total = sum(v["seconds"] for v in stages.values())
         parts.append(f"Stage times of the run that wrote these files (`{rel}/run_record.json`): "
                      f"{rows}; total {total / 60:.1f} min.")
-    parts.append(README_END)
+    parts.append(end)
     return "\n\n".join(parts) + "\n"
 
 
-def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
-    """Replace the README's results section by :func:`readme_block`; True if it changed.
+def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike,
+                profile: str = "demo") -> bool:
+    """Replace the README's results section of ``profile`` by :func:`readme_block`; True if
+    it changed.
 
     Raises:
-        ValueError: the README lacks the begin/end markers.
+        ValueError: the README lacks the profile's begin/end markers.
     """
     path = Path(readme)
     text = path.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(f"{path}: expected the markers {README_BEGIN!r} and {README_END!r}")
-    head, rest = text.split(README_BEGIN, 1)
-    tail = rest.split(README_END, 1)[1]
-    new = head + readme_block(results_dir).rstrip("\n") + tail
+    begin, end = markers(profile)
+    if begin not in text or end not in text:
+        raise ValueError(f"{path}: expected the markers {begin!r} and {end!r}")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    new = head + readme_block(results_dir, profile).rstrip("\n") + tail
     if new != text:
         path.write_text(new)
     return new != text

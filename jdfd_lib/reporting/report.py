@@ -362,9 +362,10 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
 def run(args: argparse.Namespace) -> int:
     """Build the tables and figures from a metrics folder."""
     write_all(args.profile, args.metrics, args.out)
-    print((Path(args.out) / "table2.md").read_text())
+    main_table = "table2.md" if args.profile in PAPER_PROTOCOL_PROFILES else "detectors.md"
+    print((Path(args.out) / main_table).read_text())
     from jdfd_lib.reporting.readme import sync_readme
 
-    if args.readme and sync_readme(args.readme, args.out):
+    if args.readme and sync_readme(args.readme, args.out, args.profile):
         print(f"updated {args.readme}")
     return 0

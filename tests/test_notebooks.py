@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # the paper study's notebooks, run by ./run_all.sh on the demo (08 is the faces profile's)
 DEMO_NOTEBOOKS = [ROOT / "notebooks" / f"{n}.ipynb" for n in profile_notebooks("demo")]
-EXECUTED = ROOT / "results" / "demo" / "notebooks"  # papermill's copies, from ./run_all.sh
 COMMON = {"PROFILE", "DATA_ROOT", "FACES_ROOT", "RUNS_DIR", "RESULTS_DIR"}
 CLEANER = ROOT / "scripts" / "clean_notebooks.py"
 
@@ -185,17 +184,27 @@ def _defined(cell: dict) -> tuple[str, str, list[str]]:
     return cell["cell_type"], _code(cell), tags
 
 
-@pytest.mark.parametrize("path", DEMO_NOTEBOOKS, ids=lambda p: p.stem)
-def test_executed_copy_comes_from_the_notebook_as_it_is(path: Path) -> None:
-    """results/demo/notebooks/NN_x.ipynb is papermill's execution of notebooks/NN_x.ipynb:
+# each committed executed copy and the run that writes it: the demo's notebooks, and the
+# real-faces study (notebook 08 under the faces profile, on the DFDC crops: 75-90 minutes)
+EXECUTED_COPIES = [(p, "demo", "./run_all.sh") for p in DEMO_NOTEBOOKS] + [
+    (ROOT / "notebooks" / f"{n}.ipynb", "faces", "./run_all.sh --profile faces --data-root DIR")
+    for n in profile_notebooks("faces")]
+
+
+@pytest.mark.parametrize("path, profile, command", EXECUTED_COPIES,
+                         ids=[f"{p.stem}-{profile}" for p, profile, _ in EXECUTED_COPIES])
+def test_executed_copy_comes_from_the_notebook_as_it_is(path: Path, profile: str,
+                                                        command: str) -> None:
+    """results/<profile>/notebooks/NN_x.ipynb is papermill's execution of notebooks/NN_x.ipynb:
     the same cells once the cell papermill injects after the parameters cell is removed."""
-    stale = "results/demo/notebooks is stale: rerun ./run_all.sh"
-    executed = EXECUTED / path.name
-    assert executed.is_file(), f"results/demo/notebooks/{path.name} is missing; {stale}"
+    folder = f"results/{profile}/notebooks"
+    stale = f"{folder} is stale: rerun {command}"
+    executed = ROOT / folder / path.name
+    assert executed.is_file(), f"{folder}/{path.name} is missing; {stale}"
     cells = _cells(executed)
     injected = [i for i, c in enumerate(cells)
                 if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
-    assert len(injected) <= 1, f"results/demo/notebooks/{path.name}: two injected cells"
+    assert len(injected) <= 1, f"{folder}/{path.name}: two injected cells"
     ran = [_defined(c) for i, c in enumerate(cells) if i not in injected]
     source = [_defined(c) for c in _cells(path)]
     for number, (want, got) in enumerate(zip(source, ran, strict=False), start=1):

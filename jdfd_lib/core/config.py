@@ -258,9 +258,8 @@ _PROFILES: dict[str, dict[str, Any]] = {
         lr_classifier=0.01,  #   0.644, 0.652 over 4 epochs
         lr_step_size=2,
         lr_gamma=0.5,
-        epochs=4,  # 8 epochs (StepLR(4, 0.5)) reached 0.676, +2.4 points for 2x the time:
-        #   Exposing's step costs 4x JDFD's (237 s an epoch against 60 s), so 8 epochs of the
-        #   four detectors would take ~130 minutes, not 90
+        epochs=4,  # 8 epochs (StepLR(4, 0.5)) reached 0.676, +2.4 points for 2x the time;
+        #   4 keep the study well inside its 90 minutes (BENCHMARKS.md, real faces)
         samples_per_epoch=6000,  # images drawn per epoch (class-balanced), half the train split
         image_size=64,  # 96 px: 0.646 after 4 epochs at 2x the time of 64 px (0.652)
         decoder_channels=(64, 32, 16, 8),

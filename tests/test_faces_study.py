@@ -141,3 +141,31 @@ def test_the_study_writes_its_own_report_without_the_papers_tables(synthetic_fac
                                                           paths.results.iterdir()}
     assert not (paths.results / "metrics" / "faces-jdfd-dfdc_faces-u00-s0-n16__dfdc_faces"
                                                   ".json").exists()  # kept apart
+
+
+@pytest.mark.slow  # prepares, trains and evaluates two small runs
+def test_the_gpu_variant_rehearses_on_the_cpu(tmp_path: Path) -> None:
+    """benchmarks/faces_gpu.py (the paper's recipe on a GPU) end to end with --quick on the
+    CPU, on a tiny layout with a split file of its own."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("faces_gpu", repo / "benchmarks" /
+                                                  "faces_gpu.py")
+    faces_gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(faces_gpu)
+    groups = {f"g{i:02d}": 2 for i in range(10)}
+    _write_layout(tmp_path / "data" / "dfdc_faces", groups)
+    split = tmp_path / "split.json"
+    names = sorted(groups)
+    split.write_text(json.dumps({"seed": 0, "fractions": {}, "splits": {
+        "train": names[:6], "val": names[6:8], "test": names[8:]}}))
+    out = tmp_path / "out"
+    assert faces_gpu.main(["--data", str(tmp_path / "data"), "--out", str(out), "--quick",
+                           "--device", "cpu", "--epochs", "1", "--split-file", str(split)]) == 0
+    record = json.loads((out / "faces_gpu.json").read_text())
+    assert set(record["test_frame_auc"]) == {"faces_paper-jdfd-dfdc_faces-u00-s0",
+                                             "faces_paper-baseline-dfdc_faces-u00-s0"}
+    assert (out / "results" / "detectors.md").is_file()
+    with pytest.raises(SystemExit):
+        faces_gpu.main(["--data", str(tmp_path / "nothing"), "--out", str(out)])

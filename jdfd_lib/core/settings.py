@@ -9,7 +9,7 @@ is stated once. Each value comes from the first of:
 3. the settings file ``jdfd.env`` at the project root (or the file ``JDFD_SETTINGS`` names):
    ``KEY=VALUE`` lines with the same keys, ``#`` comments (not tracked by git);
 4. the profile's defaults: ``demo``; data ``data/demo`` (generated) for the demo, none for the
-   paper and faces profiles (their datasets are yours to point at); crops
+   others (their datasets are yours to point at); crops
    ``data/<profile>_faces``; runs
    ``runs``; results ``results/<profile>``.
 
@@ -197,7 +197,8 @@ def check_results_profile(settings: Settings) -> None:
 
 # Notebooks of a study that runs under one profile only (faces: real DFDC crops); every other
 # notebook belongs to the paper's study, run under the demo and paper profiles.
-PROFILE_NOTEBOOKS: dict[str, tuple[str, ...]] = {"faces": ("08_real_faces",)}
+PROFILE_NOTEBOOKS: dict[str, tuple[str, ...]] = {"faces": ("08_real_faces",),
+                                                 "faces_paper": ("08_real_faces",)}
 
 
 def profile_notebooks(profile: str, names: list[str] | None = None) -> list[str]:

@@ -148,6 +148,7 @@ class ExposingTheDeception(Detector):
             lr_gamma=1.0,
         ),
     }
+    profiles["faces_paper"] = profiles["paper"]  # the official recipe on the real faces
 
     def __init__(self, backbone: str = "resnet34.tv_in1k", num_blocks: int = 4,
                  image_size: int = 224, dropout: float = 0.5, global_loss: bool = True,

@@ -74,16 +74,16 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
     """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
 
     Args:
-        profile: "demo" or "paper" (``jdfd_lib.core.config`` profiles).
+        profile: a ``jdfd_lib.core.config`` profile ("demo", "paper", "faces", ...).
         paths: the profile's folders.
         train_sets: dataset keys to train on.
         test_sets: dataset keys to test on (test split only).
         variants: registered detector names (``jdfd_lib.detectors.registry``).
         ratios: unlabelled foreign-data ratios (0.0 = none).
         seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
-        overrides: ``TrainConfig`` fields set on every run (see :func:`grid_configs`).
         jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`; default
             ``JDFD_JOBS``, else 2 on a CPU with 2+ cores, several per GPU on CUDA).
+        overrides: ``TrainConfig`` fields set on every run (see :func:`grid_configs`).
 
     Returns:
         The tidy results of all metric files of the profile

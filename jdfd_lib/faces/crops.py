@@ -148,6 +148,8 @@ EXTRACT_PROFILES: dict[str, ExtractConfig] = {
     # DFDC face crops (one 224 px face per video, already aligned): resized to 128 px, room
     # for every input size the faces profile tries (BENCHMARKS.md, real faces)
     "faces": ExtractConfig(frames_per_video=1, image_size=128),
+    # the same crops at the paper's 299 px, for the paper's recipe on a GPU
+    "faces_paper": ExtractConfig(frames_per_video=1, image_size=299),
 }
 
 

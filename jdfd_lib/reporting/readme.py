@@ -26,7 +26,8 @@ FACES_SECTIONS = ("detectors", "detector_differences", "trivial", "learning_curv
 FACES_FIGURES = (("Detectors compared", "detectors_roc.png"),
                  ("Learning curve", "learning_curve.png"))
 BLOCKS = {"demo": (SECTIONS, OPTIONAL, FIGURES), "paper": (SECTIONS, OPTIONAL, FIGURES),
-          "faces": (FACES_SECTIONS, (), FACES_FIGURES)}
+          "faces": (FACES_SECTIONS, (), FACES_FIGURES),
+          "faces_paper": (FACES_SECTIONS, (), FACES_FIGURES)}
 
 
 def markers(profile: str = "demo") -> tuple[str, str]:

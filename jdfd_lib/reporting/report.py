@@ -351,6 +351,8 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
     from jdfd_lib.reporting import detector_comparison  # it imports this module
 
     trains = detector_comparison.compared_trains(results)
+    if not paper_protocol and not trains:  # the study's own table, whichever detectors ran
+        trains = ordered(set(results["train_dataset"]))
     if trains:  # the related detectors have runs: notebook 06's table and ROC curves
         detector_comparison.write_comparison(results, out, profile, trains,
                                              metrics_dir=metrics_dir)

@@ -301,7 +301,8 @@ def _check_datasets(cfg: TrainConfig) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m jdfd_lib train``."""
     parser.add_argument("--profile", required=True, choices=PROFILES)
-    parser.add_argument("--train-dataset", required=True, choices=list_datasets())
+    parser.add_argument("--train-dataset", choices=list_datasets(),
+                        help="default: the profile's (paper, demo: ffpp; faces: dfdc_faces)")
     parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
     parser.add_argument("--variant", choices=list_detectors(),
                         help="the registered detector to train (default: jdfd)")

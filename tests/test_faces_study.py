@@ -134,6 +134,7 @@ def test_the_study_writes_its_own_report_without_the_papers_tables(synthetic_fac
     table = (paths.results / "detectors.md").read_text()
     assert "DFDC faces (ours)" in table and "published" not in table.split("\n\n")[2]
     assert "FF++" not in table
+    assert "LAE ran with its mask term off" in table  # the table's note says so
     curve = learning_curve("faces", paths.faces, paths.runs, paths.results, "dfdc_faces",
                            "dfdc_faces", [16, None], [0], jobs=1, overrides=tiny)
     assert list(curve["train_images"]) == [16, 48] and (curve["n_seeds"] == 1).all()

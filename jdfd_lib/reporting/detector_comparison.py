@@ -23,8 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_text
-from jdfd_lib.core.config import PAPER_PROTOCOL_PROFILES
+from jdfd_lib.core.config import PAPER_PROTOCOL_PROFILES, PROFILES
 from jdfd_lib.datasets.registry import dataset_label, ordered
+from jdfd_lib.detectors.registry import detector_config
 from jdfd_lib.evaluation import stats
 from jdfd_lib.reporting import paper_reference as paper
 from jdfd_lib.reporting.report import (
@@ -154,6 +155,17 @@ def differences(results: pd.DataFrame, train: str = "ffpp",
 
 
 
+def _mask_note(profile: str, detectors: tuple[str, ...]) -> str:
+    """A sentence for the note when the profile runs LAE with its mask term off."""
+    if "lae" not in detectors or profile not in PROFILES:
+        return ""
+    if detector_config(profile, variant="lae").lae_interpretation_weight:
+        return ""
+    return (" LAE ran with its mask term off (`lae_interpretation_weight` 0): this data has "
+            "no forgery masks (one crop per video leaves no pristine frame to difference "
+            "against).")
+
+
 def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str,
                      trains: tuple[str, ...] | list[str] = ("ffpp",),
                      detectors: tuple[str, ...] | list[str] = COMPARED,
@@ -176,7 +188,7 @@ def write_comparison(results: pd.DataFrame, out_dir: str | os.PathLike, profile:
             f"({seeds}; per cell `ours_n` in the CSV). " + (
                 "Published: the paper's own figure for the same protocol, with its source in "
                 "the CSV; never ours." if paper_protocol else "No published figure exists for "
-                "this data, so none stands beside ours."))
+                "this data, so none stands beside ours.")) + _mask_note(profile, detectors)
     sections = [f"### Trained on {dataset_label(t)}\n\n" + comparison_wide(
         table, paper_protocol).to_markdown(
         index=False, floatfmt=f".{DECIMALS}f", missingval="-") for t, table in zip(

@@ -133,22 +133,11 @@ class ExposingTheDeception(Detector):
             lr_step_size=1,  # constant lr, as in the paper profile
             lr_gamma=1.0,
         ),
-        # Real faces: the demo's recipe (2 resnet10t blocks, the official optimiser), on the
-        # faces profile's images per epoch (README, "On real faces").
-        "faces": dict(
-            exposing_backbone="resnet10t",  # JDFD's demo encoder, the one that learns the
-            #   demo task from random weights (README, Profiles)
-            exposing_num_blocks=2,  # the fewest that keep leave-one-block-out heads: ~2x
-            #   JDFD's cost per image instead of 4x
-            optimizer="adam",  # the official optimiser, lr and weight decay (paper profile)
-            lr_autoencoder=1e-3,
-            lr_classifier=1e-3,
-            weight_decay=1e-6,
-            lr_step_size=1,  # constant lr, as in the paper profile
-            lr_gamma=1.0,
-        ),
     }
-    profiles["faces_paper"] = profiles["paper"]  # the official recipe on the real faces
+    # Real faces: the demo's recipe (2 resnet10t blocks, the official optimiser) on the faces
+    # profile's epochs and images; with the paper's recipe, the official one
+    profiles["faces"] = {k: v for k, v in profiles["demo"].items() if k != "epochs"}
+    profiles["faces_paper"] = profiles["paper"]
 
     def __init__(self, backbone: str = "resnet34.tv_in1k", num_blocks: int = 4,
                  image_size: int = 224, dropout: float = 0.5, global_loss: bool = True,

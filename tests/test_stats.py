@@ -171,3 +171,23 @@ def test_compare_seeds_explains_a_missing_comparison() -> None:
     two = stats.compare_seeds({0: 90.0, 1: 91.0}, {0: 80.0, 1: 82.0}, "JDFD", "Baseline", "X")
     assert two["n"] == 2 and two["mean"] == pytest.approx(9.5)
     assert two["sentence"].startswith("JDFD above Baseline on X by 9.5 ± 0.7 points")
+
+
+def test_the_replicates_in_blocks_give_exactly_the_values_of_one_block(monkeypatch) -> None:
+    """weighted_auc and the bootstrap handle the (replicates x frames) weights a block of rows
+    at a time, to bound their memory at the paper's size (issue 18); each row is computed
+    alone, so any block size gives the same values to the bit."""
+    rng = np.random.default_rng(3)
+    n_videos, frames = 40, 25
+    scores = pd.DataFrame({
+        "dataset": "ffpp", "method": "m", "video": np.repeat([f"v{i}" for i in range(n_videos)],
+                                                             frames),
+        "frame": np.tile(np.arange(frames), n_videos),
+        "label": np.repeat(np.arange(n_videos) % 2, frames),
+        "score": np.round(rng.random(n_videos * frames), 2)})  # rounded: many ties
+    whole = stats.bootstrap_replicates(scores, n_boot=64, seed=1)
+    monkeypatch.setattr(stats, "ROW_BLOCK_ELEMENTS", 3 * n_videos * frames)  # 3 rows a block
+    blocks = stats.bootstrap_replicates(scores, n_boot=64, seed=1)
+    assert np.array_equal(whole["frame_auc"], blocks["frame_auc"])
+    assert np.array_equal(whole["video_auc"], blocks["video_auc"])
+    assert len(stats.weighted_auc([0, 1], [0.1, 0.2], np.zeros((0, 2)))) == 0

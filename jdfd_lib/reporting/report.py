@@ -306,9 +306,15 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
     comp = comparisons(results)
     write_csv(comp.round(CSV_DECIMALS), out / "comparisons.csv")
     write_text(out / "comparisons.md", comparisons_markdown(comp, results, profile))
-    records = results.astype(object).where(results.notna(), None)  # NaN -> null (valid JSON)
-    write_json(records.to_dict(orient="records"), out / "metrics.json")
+    write_metrics_json(results, out)
     return {"table2": t2, "table3": t3, "fig4": f4, "comparisons": comp}
+
+
+def write_metrics_json(results: pd.DataFrame, out: Path) -> None:
+    """``out/metrics.json``: one record per (run, test set), NaN as null (valid JSON); what
+    ``check-results`` compares."""
+    records = results.astype(object).where(results.notna(), None)
+    write_json(records.to_dict(orient="records"), out / "metrics.json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -346,8 +352,7 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
             save_fig4(tables["fig4"], out / "fig4_unlabeled.png")
     else:  # another dataset than the paper's (faces): its own study, no paper tables
         out.mkdir(parents=True, exist_ok=True)
-        records = results.astype(object).where(results.notna(), None)
-        write_json(records.to_dict(orient="records"), out / "metrics.json")
+        write_metrics_json(results, out)
     from jdfd_lib.reporting import detector_comparison  # it imports this module
 
     trains = detector_comparison.compared_trains(results)

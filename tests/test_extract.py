@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jdfd_lib.faces import prepare as extract
+from jdfd_lib.faces import prepare_cli
 from jdfd_lib.faces.align import PREDICTOR_FILE
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, extract_video_faces
 from jdfd_lib.faces.index import INDEX_COLUMNS, read_index
@@ -146,11 +147,11 @@ def test_extract_video_faces_counts_frames_without_face(uadfv: Path) -> None:
 
 def test_cli_runs_prepare(uadfv: Path, tmp_path: Path, capsys) -> None:
     parser = argparse.ArgumentParser()
-    extract.add_arguments(parser)
+    prepare_cli.add_arguments(parser)
     args = parser.parse_args(["--dataset", "uadfv", "--root", str(uadfv), "--out",
                               str(tmp_path / "o"), "--profile", "demo", "--frames", "2",
                               "--size", "40", "--split-file", str(tmp_path / "split.json")])
-    assert extract.run(args) == 0
+    assert prepare_cli.run(args) == 0
     assert "faces_found" in capsys.readouterr().out
     assert len(read_index(tmp_path / "o")) == 6 * 2 - 3  # fakes: frame 7 blank
     assert (tmp_path / "split.json").is_file()

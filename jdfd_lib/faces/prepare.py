@@ -22,6 +22,10 @@ redone the folder holds no index (:mod:`jdfd_lib.faces.index`: an interrupted ru
 index listing crops of two settings); the index is written at the end with
 ``extraction.json``, the record of the settings and of the command.
 
+Many machines: ``shard=(I, N)`` extracts one shard of the videos and writes no index;
+``merge`` writes it once every shard has run (:mod:`jdfd_lib.faces.shards`; on a Dask
+cluster: :mod:`jdfd_lib.faces.cluster`). The command line: :mod:`jdfd_lib.faces.prepare_cli`.
+
 Nothing is silent: unreadable videos are skipped and listed in ``failures`` (the command
 exits 1 after finishing the others), and videos without a single face or with frames lost
 to read errors are listed as warnings (:mod:`jdfd_lib.faces.prepare_summary`). A dataset where not
@@ -30,7 +34,6 @@ one face is found is an error.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -38,7 +41,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -46,11 +49,12 @@ import cv2
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_text
-from jdfd_lib.core.errors import UserError, ignore_sigint, positive_int
+from jdfd_lib.core.errors import UserError, ignore_sigint
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.datasets.records import VideoRecord
-from jdfd_lib.datasets.registry import get_dataset, list_datasets, list_videos
+from jdfd_lib.datasets.registry import get_dataset, list_videos
 from jdfd_lib.faces import masks as M
+from jdfd_lib.faces import shards
 from jdfd_lib.faces.crops import (
     EXTRACT_PROFILES,
     ExtractConfig,
@@ -70,11 +74,7 @@ from jdfd_lib.faces.prepare_summary import (
     NoFaceError,
     build_summary,
     call_record,
-    closing_line,
-    failure_message,
     no_face_message,
-    reader_flags,
-    report_lines,
 )
 from jdfd_lib.faces.video import VideoReadError
 
@@ -254,6 +254,7 @@ def _adapter_options(dataset: str, root: Path, out: Path, options: dict) -> dict
 
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
             cfg: ExtractConfig | None = None, *, verify: bool = False,
+            shard: tuple[int, int] | None = None, merge: bool = False,
             **adapter_options) -> dict:
     """Extract aligned face crops of every video of a dataset and write the index.
 
@@ -265,6 +266,9 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
         cfg: extraction settings (default: the "paper" profile).
         verify: decode every crop of the finished videos and redo those with a broken one
             (without it, finished videos are only checked for missing crops).
+        shard: ``(I, N)``: extract only shard I of N (:mod:`jdfd_lib.faces.shards`) and
+            write its summary, not the index; ``merge`` writes the index afterwards.
+        merge: extract nothing; write the index of videos that shards prepared.
         **adapter_options: passed to :func:`jdfd_lib.datasets.registry.list_videos` (e.g.
             ``allow_missing=True``: go on when a split file names absent videos).
 
@@ -274,117 +278,77 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
         error), fallbacks, seconds; ``failures`` (path, reason), ``no_face_videos``,
         ``lost_frames`` (path, lost, requested), ``repaired_videos``, ``absent_from_split``;
         ``config`` and ``command``. Frame counts cover every finished video, skipped ones
-        included. Unreadable videos do not raise: they are listed in ``failures``.
+        included. Unreadable videos do not raise: they are listed in ``failures``. A shard's
+        covers its own videos.
 
     Raises:
-        UserError: a split file names absent videos (unless ``allow_missing``), or not one
-            face was found in the whole dataset (:class:`NoFaceError`, raised after the
-            summary and the empty index are written).
+        UserError: a split file names absent videos (unless ``allow_missing``), ``merge``
+            finds videos no shard finished, or not one face was found in the whole dataset
+            (:class:`NoFaceError`, raised after the summary and the empty index are written).
     """
+    if shard is not None and merge:
+        raise UserError("--shard and --merge exclude each other: run the shards, then merge")
     cfg = cfg or EXTRACT_PROFILES["paper"]
     root, out, start = Path(root), Path(out), time.perf_counter()
     record = call_record(dataset, root, cfg, adapter_options)
     records = list_videos(dataset, root, **_adapter_options(dataset, root, out, adapter_options))
-    for stale in out.glob("crops/*/.*.tmp-*"):  # left by an interrupted run
-        shutil.rmtree(stale, ignore_errors=True)
-    metas, repaired = _finished_videos(records, out, cfg, verify)
-    todo = [r for r in records if metas[(r.method, r.video)] is None]
-    if todo:  # crop folders are about to change: no index may list them meanwhile
-        mark_running(out, record)
-    failures = []
-    for result in progress_bar(_run_all(todo, out, cfg), total=len(todo), desc=f"prepare {dataset}",
-                       unit="video"):
-        if result["status"] == "failed":
-            failures.append({"path": result["path"], "reason": result["reason"]})
-        else:
-            metas[(result["meta"]["method"], result["meta"]["video"])] = result["meta"]
+    mine = shards.select(records, shard)
+    if not merge:  # another shard's temporary folders are its own business
+        _remove_stale_temporaries(out, mine)
+    metas, repaired = _finished_videos(mine, out, cfg, verify)
+    todo = [r for r in mine if metas[(r.method, r.video)] is None]
+    failures = _merge_failures(out, todo, record) if merge else _extract(todo, out, cfg,
+                                                                         record, dataset, metas)
     finished = [m for m in metas.values() if m is not None]
-    rows = [row for m in finished for row in _index_rows(m, out)]
-    columns = [*INDEX_COLUMNS, "n_faces", "fallback", MASK_COLUMN]
-    write_prepared_index(pd.DataFrame(rows, columns=columns), out, record)
-    counts = {"done": len(todo) - len(failures), "skipped": len(records) - len(todo)}
+    if shard is None:
+        rows = [row for m in finished for row in _index_rows(m, out)]
+        columns = [*INDEX_COLUMNS, "n_faces", "fallback", MASK_COLUMN]
+        write_prepared_index(pd.DataFrame(rows, columns=columns), out, record)
+    counts = {"done": 0 if merge else len(todo) - len(failures),
+              "skipped": len(mine) - len(todo) if not merge else len(finished)}
     summary = build_summary(dataset, finished, counts, failures, repaired,
                             getattr(records, "absent", []), time.perf_counter() - start)
     summary["config"] = asdict(cfg)
     summary["command"] = prepare_command(out, verify=False)
+    if shard is not None:
+        shards.write_shard_summary(out, shard, record["settings_id"], summary)
+        return summary
     write_text(out / SUMMARY_FILE, json.dumps(summary))
-    if not rows:
+    if not finished or not any(m["frames"] for m in finished):
         raise NoFaceError(no_face_message(summary, root, out), summary)
     return summary
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m jdfd_lib prepare``."""
-    parser.add_argument("--dataset", required=True, choices=list_datasets())
-    parser.add_argument("--root", required=True, type=Path,
-                        help="the dataset's own folder (only read)")
-    parser.add_argument("--out", required=True, type=Path, help="output root for the crops")
-    parser.add_argument("--profile", default="paper", choices=list(EXTRACT_PROFILES))
-    parser.add_argument("--frames", type=positive_int, help="frames per video (paper: 300)")
-    parser.add_argument("--size", type=positive_int, help="crop side in pixels, >= 8 "
-                        "(paper: 299)")
-    parser.add_argument("--workers", type=positive_int, help="parallel processes")
-    parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")
-    parser.add_argument("--image-format", choices=["png", "jpg"])
-    parser.add_argument("--masks", choices=M.MASK_MODES,
-                        help="manipulation masks of fake crops: none, official (default: the "
-                             "dataset's mask videos, e.g. FF++'s), derived (from the pristine "
-                             "source video), official+derived")
-    parser.add_argument("--mask-threshold", type=float,
-                        help="difference threshold (0..1) of derived masks (default "
-                             f"{M.DEFAULT_MASK_THRESHOLD})")
-    parser.add_argument("--verify", action="store_true",
-                        help="decode every crop of finished videos; redo videos with a "
-                             "broken one")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="go on when a split file names videos absent from --root "
-                             "(they are counted and left out)")
-    for opt in reader_flags().values():  # each registered reader's own options
-        parser.add_argument(opt.flag, dest=opt.name, help=opt.help, **opt.kwargs)
+def _remove_stale_temporaries(out: Path, records: list[VideoRecord]) -> None:
+    """Remove the temporary crop folders an interrupted run left for these videos."""
+    mine = {(r.method, r.video) for r in records}
+    for stale in out.glob("crops/*/.*.tmp-*"):
+        if (stale.parent.name, stale.name[1:].rpartition(".tmp-")[0]) in mine:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
-def reader_options(args: argparse.Namespace) -> dict:
-    """The chosen dataset's reader options from ``args`` (each flag left out: its default).
+def _extract(todo: list[VideoRecord], out: Path, cfg: ExtractConfig, record: dict,
+             dataset: str, metas: dict) -> list[dict]:
+    """Extract the videos to do, filling ``metas``; the failed ones (path, reason)."""
+    if todo:  # crop folders are about to change: no index may list them meanwhile
+        mark_running(out, record)
+    failures = []
+    for result in progress_bar(_run_all(todo, out, cfg), total=len(todo),
+                               desc=f"prepare {dataset}", unit="video"):
+        if result["status"] == "failed":
+            failures.append({"path": result["path"], "reason": result["reason"]})
+        else:
+            metas[(result["meta"]["method"], result["meta"]["video"])] = result["meta"]
+    return failures
 
-    Raises:
-        UserError: a reader flag was given that the chosen dataset does not take.
-    """
-    spec = get_dataset(args.dataset)
-    mine = {o.name for o in spec.options}
-    for opt in reader_flags().values():
-        if opt.name not in mine and getattr(args, opt.name) is not None:
-            raise UserError(f"{opt.flag} does not apply to --dataset {args.dataset} "
-                            f"({spec.label} takes {', '.join(sorted(mine)) or 'no options'})")
-    return {o.name: o.default if getattr(args, o.name) is None else getattr(args, o.name)
-            for o in spec.options}
 
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``prepare`` from parsed arguments; prints the summary, one line per failed,
-    faceless or short video, and a closing line.
-
-    Returns:
-        0 when every video was read (videos without a face are warnings).
-
-    Raises:
-        UserError: a video could not be read (after finishing the others), not one face
-            was found, or a split file names absent videos without ``--allow-missing``.
-    """
-    overrides = {k: v for k, v in {"frames_per_video": args.frames, "image_size": args.size,
-                                   "workers": args.workers, "predictor_path": args.predictor,
-                                   "image_format": args.image_format, "masks": args.masks,
-                                   "mask_threshold": args.mask_threshold}.items()
-                 if v is not None}
-    cfg = replace(EXTRACT_PROFILES[args.profile], **overrides)
-    options = reader_options(args)
-    try:
-        summary = prepare(args.dataset, args.root, args.out, cfg, verify=args.verify,
-                          allow_missing=args.allow_missing, **options)
-    except NoFaceError as err:
-        print("\n".join(report_lines(err.summary)))
-        raise
-    print("\n".join(report_lines(summary)))
-    if summary["failures"]:
-        raise UserError(failure_message(summary))
-    print(closing_line(summary))
-    return 0
+def _merge_failures(out: Path, todo: list[VideoRecord], record: dict) -> list[dict]:
+    """The unfinished videos that a shard failed to read (path, reason), as a single run
+    lists them; any other unfinished video refuses the merge."""
+    summaries = shards.read_shard_summaries(out, record["settings_id"])
+    failed = {f["path"]: f for s in summaries for f in s["failures"]}
+    missing = [r for r in todo if str(r.path) not in failed]
+    if missing:
+        raise shards.unfinished_error(out, missing, summaries,
+                                      prepare_command(out, verify=False) + " --merge")
+    return [failed[str(r.path)] for r in todo]

@@ -13,7 +13,10 @@ distinct images) and measures each stage in a fresh process, so its peak memory 
   warm-up and again later, to show it does not grow;
 - ``score``: ``evaluate``'s scoring pass over a 53k-frame test set (Celeb-DF's, Table 1) with a
   stand-in model (one pooling layer: the pass's own cost, decoding and batching, not a
-  network's), then the bootstrap of its frame AUC over test videos.
+  network's), then the bootstrap of its frame AUC over test videos;
+- ``report``: ``report``'s tables and figures from the committed demo grid's result files (the
+  paper's grid: the same runs and test sets), each ROC file replaced by one of a 53k-frame
+  test set (what ``evaluate`` writes at the paper's size; the tables read only the JSONs).
 
     .venv/bin/python benchmarks/bench_scale.py                 # ~10-15 min on 2 cores
     .venv/bin/python benchmarks/bench_scale.py --quick         # small sizes, ~1 min
@@ -188,7 +191,27 @@ def stage_score(work: Path, frames: int) -> dict:
             "peak_rss_mb": round(peak_rss_mb())}
 
 
-STAGES = {"setup", "index", "loader", "score"}
+def stage_report(work: Path, frames: int) -> dict:
+    import shutil
+
+    from jdfd_lib.evaluation.metrics import roc_points
+    from jdfd_lib.reporting.report import write_all
+
+    metrics = work / "metrics"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "demo" / "metrics", metrics)
+    rng = np.random.default_rng(0)
+    rocs = sorted(metrics.glob("*_roc.csv"))
+    for path in rocs:  # (frames,) labels and scores of a detector with some signal
+        labels = rng.integers(0, 2, frames)
+        roc_points(labels, rng.normal(labels * 1.5, 1.0)).to_csv(path, index=False)
+    points = len(roc_points(labels, rng.normal(labels * 1.5, 1.0)))
+    start = time.perf_counter()
+    results = write_all("demo", metrics, work / "results" / "demo")
+    return {"result_sets": len(results), "roc_files": len(rocs), "roc_points_each": points,
+            "report_s": round(time.perf_counter() - start, 1), "peak_rss_mb": round(peak_rss_mb())}
+
+
+STAGES = {"setup", "index", "loader", "score", "report"}
 
 
 def in_fresh_process(stage: str, work: Path, quick: bool, **kw) -> dict:
@@ -220,7 +243,8 @@ def main() -> None:
         figures = {"setup": lambda: stage_setup(args.work, args.quick),
                    "index": lambda: stage_index(args.work, args.which),
                    "loader": lambda: stage_loader(args.work, args.workers, args.batches),
-                   "score": lambda: stage_score(args.work, args.frames)}[args.stage]()
+                   "score": lambda: stage_score(args.work, args.frames),
+                   "report": lambda: stage_report(args.work, args.frames)}[args.stage]()
         print(json.dumps(figures))
         return
     batches, frames = (20, 2000) if args.quick else (150, TEST_FRAMES)
@@ -228,7 +252,8 @@ def main() -> None:
              ("index, all frames", "index", {"which": "all"})]
     steps += [(f"loader, {w} workers", "loader", {"workers": w, "batches": batches})
               for w in (0, 2, 8)]
-    steps += [("score + bootstrap", "score", {"frames": frames})]
+    steps += [("score + bootstrap", "score", {"frames": frames}),
+              ("report", "report", {"frames": frames})]
     with tempfile.TemporaryDirectory() as tmp:
         for name, stage, kw in steps:
             start = time.perf_counter()

@@ -12,6 +12,7 @@ the same process, on the same synthetic 299 px PNG crops, and prints the ratio.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -128,6 +129,8 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=299)
     parser.add_argument("--num-workers", type=int, help="project loader workers "
                         "(default: the profile's on CUDA, 0 on CPU)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file "
+                        "(read by benchmarks/project_paper_time.py)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     torch.manual_seed(0)
@@ -137,6 +140,8 @@ def main() -> None:
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}"
           f"{torch.get_num_threads()} threads), image {args.image_size}, project workers "
           f"{workers}, amp {cfg.amp and device.type == 'cuda'}")
+    figures = {"device": str(device), "threads": torch.get_num_threads(),
+               "image_size": args.image_size, "batch": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for bs in args.batch_sizes:
             rows = write_crops(Path(tmp), bs * 2, args.image_size)
@@ -156,6 +161,11 @@ def main() -> None:
             (pt, pi), (rt, ri) = best["project"], best["reference"]
             print(f"batch {bs:>3} project/reference: train {pt / rt:.2f}x   "
                   f"inference {pi / ri:.2f}x")
+            figures["batch"][str(bs)] = {name: {"train_img_per_s": round(t, 2),
+                                                "inference_img_per_s": round(i, 2)}
+                                         for name, (t, i) in best.items()}
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
 
 if __name__ == "__main__":
     main()

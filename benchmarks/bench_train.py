@@ -134,7 +134,9 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     torch.manual_seed(0)
-    cfg = config_from_overrides("paper", image_size=args.image_size, device=str(device))
+    # pretrained=False: runs offline, and speed does not depend on the starting weights
+    cfg = config_from_overrides("paper", image_size=args.image_size, device=str(device),
+                                pretrained=False)
     workers = args.num_workers if args.num_workers is not None else (
         cfg.num_workers if device.type == "cuda" else 0)
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}"

@@ -13,6 +13,10 @@ or masks).
     python benchmarks/faces_gpu.py --data DATA --out OUT            # DATA holds dfdc_faces/
     python benchmarks/faces_gpu.py --data DATA --out OUT --quick --device cpu   # a rehearsal
 
+Xception starts from ImageNet weights, as in the profile (downloaded on first use); on a
+machine without internet, ``--pretrained-file FILE`` gives them, or ``--random-init`` trains
+from random weights (recorded in ``faces_gpu.json``).
+
 Figures go to ``OUT/faces_gpu.json`` (stage seconds, the detectors' test AUC) and
 ``OUT/results/`` (the study's tables).
 """
@@ -29,7 +33,8 @@ from pathlib import Path
 PROFILE = "faces_paper"
 DATASET = "dfdc_faces"
 QUICK = dict(image_size=64, encoder="resnet10t", batch_size=16, samples_per_epoch=64,
-             decoder_channels=(16, 8, 8), num_workers=0)  # the rehearsal's small network
+             decoder_channels=(16, 8, 8), num_workers=0,
+             pretrained=False)  # the rehearsal's small network, offline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--split-file", type=Path, help="another split of the groups")
     parser.add_argument("--quick", action="store_true", help="a small network: a CPU rehearsal")
+    init = parser.add_mutually_exclusive_group()
+    init.add_argument("--pretrained-file", type=Path,
+                      help="the encoder's ImageNet weights (offline; default: timm's download)")
+    init.add_argument("--random-init", action="store_true",
+                      help="train the encoder from random weights (offline, without the file)")
     args = parser.parse_args(argv)
     root = args.data / DATASET
     if not root.is_dir():
@@ -59,13 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     prepare(DATASET, root, paths.faces / DATASET, cfg, **options)
     seconds["prepare"] = round(time.perf_counter() - start, 1)
     overrides = {"epochs": args.epochs, "device": args.device, **(QUICK if args.quick else {})}
+    if args.pretrained_file:
+        overrides["pretrained_file"] = str(args.pretrained_file)
+    elif args.random_init:
+        overrides["pretrained"] = False
     start = time.perf_counter()
     results = grid.run_grid(PROFILE, paths, [DATASET], [DATASET], variants=["jdfd", "baseline"],
                             seeds=args.seeds, overrides=overrides)
     seconds["train_and_evaluate"] = round(time.perf_counter() - start, 1)
     auc = {r.run_name: round(100 * r.frame_auc, 2) for r in results.itertuples()}
+    imagenet = overrides.get("pretrained", True) or "pretrained_file" in overrides
     record = {"profile": PROFILE, "epochs": args.epochs, "seeds": args.seeds,
-              "quick": args.quick, "seconds": seconds, "test_frame_auc": auc}
+              "quick": args.quick, "encoder_init": "imagenet" if imagenet else "random",
+              "seconds": seconds, "test_frame_auc": auc}
     (args.out / "faces_gpu.json").write_text(json.dumps(record, indent=1) + "\n")
     print((paths.results / "detectors.md").read_text())
     print(json.dumps(record, indent=1))

@@ -110,8 +110,10 @@ def end_to_end(faces: Path, work: Path, log: Path, quick: bool) -> dict:
     """train, train --resume (compiled), evaluate, torchrun: as a user runs them."""
     from jdfd_lib.training.checkpoint import read_checkpoint
 
+    # pretrained=false: the GPU machine is offline and the ImageNet file (88 MB) is not
+    # carried; these runs check code paths, not what is learnt
     common = ["--profile", "paper", "--train-dataset", FOLDER_KEY, "--faces-root", str(faces),
-              "--no-progress", "--set", "samples_per_epoch=32"]
+              "--no-progress", "--set", "samples_per_epoch=32", "--set", "pretrained=false"]
     if quick:  # the CPU rehearsal: a small network input
         common += ["--set", "image_size=64", "--set", "decoder_channels=32,16,8,8"]
     runs = work / "runs"
@@ -209,7 +211,8 @@ def _scoring_model(best: Path | None, device):
 
     if best is not None:
         return load_checkpoint(best, map_location=device)[0]
-    return create_detector(detector_config("paper", device=str(device))).to(device).eval()
+    cfg = detector_config("paper", device=str(device), pretrained=False)  # offline machine
+    return create_detector(cfg).to(device).eval()
 
 
 def write_markdown(report: Report) -> None:

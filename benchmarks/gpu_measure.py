@@ -45,8 +45,11 @@ def paper_step(device: torch.device, batch: int, mode: str, image_size: int = 29
     """
     amp, channels_last, compile_mode = MODES[mode]
     cuda = device.type == "cuda"
+    # pretrained=False: the GPU machine is offline, and a step's speed does not depend on the
+    # starting weights
     cfg = detector_config("paper", variant=variant, image_size=image_size, device=str(device),
-                          amp=amp, channels_last=channels_last, compile_mode=compile_mode)
+                          amp=amp, channels_last=channels_last, compile_mode=compile_mode,
+                          pretrained=False)
     rt = Runtime(device, amp=cuda and amp, channels_last=cuda and channels_last)
     model = create_detector(cfg).to(device)
     if rt.channels_last:

@@ -165,6 +165,7 @@ def test_the_gpu_variant_rehearses_on_the_cpu(tmp_path: Path) -> None:
     assert faces_gpu.main(["--data", str(tmp_path / "data"), "--out", str(out), "--quick",
                            "--device", "cpu", "--epochs", "1", "--split-file", str(split)]) == 0
     record = json.loads((out / "faces_gpu.json").read_text())
+    assert record["encoder_init"] == "random"  # --quick: offline, a small network
     assert set(record["test_frame_auc"]) == {"faces_paper-jdfd-dfdc_faces-u00-s0",
                                              "faces_paper-baseline-dfdc_faces-u00-s0"}
     assert (out / "results" / "detectors.md").is_file()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from jdfd_lib.core.config import config_from_overrides
+from jdfd_lib.core.errors import UserError
 from jdfd_lib.detectors.base import Batch
 from jdfd_lib.detectors.lae import (
     LAE,
@@ -108,6 +109,12 @@ def test_hidden_labels_cannot_change_the_weights() -> None:
     assert torch.equal(grads[0], grads[1])
 
 
+def _offline(*args, **kwargs):
+    import urllib.error
+
+    raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+
 def test_perceptual_term_never_runs_on_random_weights(tmp_path, monkeypatch) -> None:
     """Offline without a weights file: a clear error naming both ways out; a local file is
     read without running code from it; weight 0 (the demo) never touches VGG."""
@@ -119,8 +126,11 @@ def test_perceptual_term_never_runs_on_random_weights(tmp_path, monkeypatch) -> 
     model = create_detector(cfg)
     x = torch.randn(2, 3, 32, 32)
     batch = Batch(x, torch.tensor([0, 1]), torch.ones(2, dtype=torch.bool))
-    with pytest.raises(RuntimeError, match="lae_vgg_weights=PATH.*lae_perceptual_weight=0"):
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _offline)  # never a real download
+    with pytest.raises(UserError, match="vgg16-397923af.pth.*lae_vgg_weights=PATH.*"
+                                        "lae_perceptual_weight=0") as err:
         model.loss(model(x), batch, cfg)
+    assert "\n" not in str(err.value)  # the CLI prints it as one line
     weights = tmp_path / "vgg16.pth"
     features = make_layers(cfgs["D"])[:16].state_dict()
     torch.save({f"features.{k}": v for k, v in features.items()}, weights)

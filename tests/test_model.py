@@ -96,7 +96,8 @@ def test_a_name_cannot_be_taken_twice() -> None:
 # ----------------------------------------------------------------- JDFD's structure
 @pytest.mark.slow  # the 299 px model: about 4 s
 def test_paper_size_shapes() -> None:
-    model = create_detector(get_profile("paper")).eval()
+    cfg = config_from_overrides("paper", pretrained=False)  # offline; shapes need no weights
+    model = create_detector(cfg).eval()
     x = torch.randn(1, 3, 299, 299)
     with torch.no_grad():
         out = model(x)
@@ -181,3 +182,61 @@ def test_missing_pretrained_file_is_named(tmp_path) -> None:
     missing = tmp_path / "none.pth"
     with pytest.raises(FileNotFoundError, match="none.pth"):
         _small(pretrained_file=str(missing))
+
+
+@pytest.fixture
+def no_downloads(tmp_path, monkeypatch):
+    """Empty weight caches, and both of timm's download paths (a URL through torch.hub, the
+    Hugging Face Hub) fail as they do offline: deterministic, and never a real download."""
+    import urllib.error
+
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    def hub_offline(*args, **kwargs):
+        raise LocalEntryNotFoundError("cannot find the requested files in the local cache")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-cache"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setattr(timm.models._hub, "hf_hub_download", hub_offline)
+
+
+@pytest.mark.parametrize("encoder, source", [
+    ("legacy_xception", "xception-43020ad28.pth"),  # the paper's: a URL file
+    ("resnet10t", "huggingface.co/timm/resnet10t.c3_in1k")])  # the demo's: the Hub
+def test_imagenet_weights_offline_fail_in_one_line_naming_pretrained_file(
+        no_downloads, encoder: str, source: str) -> None:
+    """Never a silent fallback to random weights: one line naming the file to fetch and the
+    two ways out, spelled as the CLI's user types them."""
+    from jdfd_lib.cli import describe
+    from jdfd_lib.core.errors import cli_command
+
+    with pytest.raises(UserError) as err:
+        _small(encoder=encoder, pretrained=True)
+    text = str(err.value)
+    assert "\n" not in text and describe(err.value) == text
+    assert f"encoder {encoder}" in text and source in text
+    assert "pretrained_file=PATH" in text and "pretrained=False" in text
+    flags = "--set pretrained_file=PATH.*--set pretrained=false"
+    with cli_command("train"), pytest.raises(UserError, match=flags):
+        _small(encoder=encoder, pretrained=True)
+
+
+def test_checkpoint_of_a_pretrained_run_loads_offline(no_downloads, tmp_path) -> None:
+    """The checkpoint holds every weight: loading it never fetches ImageNet's."""
+    from jdfd_lib.training.checkpoint import load_checkpoint, save_checkpoint
+
+    cfg = config_from_overrides("demo", image_size=SIZE, decoder_channels=(32, 16, 8),
+                                pretrained=True)
+    with pytest.raises(UserError):
+        create_detector(cfg)
+    source = create_detector(config_from_overrides("demo", image_size=SIZE,
+                                                   decoder_channels=(32, 16, 8)))
+    path = save_checkpoint({"model": source.state_dict(), "config": cfg.to_dict(),
+                            "epoch": 1}, tmp_path / "best.pt")
+    model, saved, _ = load_checkpoint(path)
+    assert saved.pretrained  # the run's config is kept as it was
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 source.state_dict().values(), strict=True))

@@ -5,6 +5,7 @@ carry a faint checkerboard artefact that a network can learn."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -260,6 +261,20 @@ def test_resume_matches_an_uninterrupted_run(trained, faces, tmp_path, monkeypat
     train(cfg3, resume=True, progress=False, allow_pickle=True)
     c = torch.load(legacy / "last.pt", weights_only=True)  # rewritten in the safe format
     assert all(torch.equal(a["model"][k], c["model"][k]) for k in a["model"])
+
+
+def test_resume_needs_no_imagenet_file(faces, tmp_path) -> None:
+    """A resumed run takes every weight from last.pt: the ImageNet file may be gone."""
+    import timm
+
+    cfg = _cfg(faces, tmp_path / "runs", epochs=1)
+    weights = tmp_path / "imagenet.pth"  # stands for the encoder's ImageNet file
+    torch.save(timm.create_model(cfg.encoder, pretrained=False).state_dict(), weights)
+    cfg = dataclasses.replace(cfg, pretrained_file=str(weights))
+    train(cfg, progress=False)
+    weights.unlink()  # offline, or the file moved
+    run_dir = train(dataclasses.replace(cfg, epochs=2), resume=True, progress=False)
+    assert torch.load(run_dir / "last.pt", weights_only=True)["epoch"] == 2
 
 
 def _legacy_copy(run_dir: Path, to: Path) -> Path:

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.errors import UserError, option
 from jdfd_lib.detectors.base import ActiveLearning, Batch, Detector
 from jdfd_lib.detectors.registry import register_detector
 
@@ -298,7 +299,7 @@ def _vgg_features(weights: str | None) -> nn.Module:
             term off).
 
     Raises:
-        RuntimeError: the weights cannot be had (offline without a file).
+        UserError: the weights cannot be had (offline without a file), in one line.
     """
     from torchvision.models import VGG16_Weights
     from torchvision.models.vgg import cfgs, make_layers
@@ -307,12 +308,14 @@ def _vgg_features(weights: str | None) -> nn.Module:
     if weights is None:
         try:
             state = VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
-        except Exception as err:  # network errors differ by platform; one message for all
-            raise RuntimeError(
+        except OSError as err:  # URLError offline, HTTP errors, timeouts: one message for all
+            give = option("lae_vgg_weights=PATH", "--set lae_vgg_weights=PATH")
+            off = option("lae_perceptual_weight=0", "--set lae_perceptual_weight=0")
+            raise UserError(
                 "LAE's perceptual term needs ImageNet VGG-16 weights and torchvision could not "
-                f"download them ({type(err).__name__}); give a local file with "
-                "--set lae_vgg_weights=PATH, or turn the term off with "
-                "--set lae_perceptual_weight=0") from None
+                f"fetch them (offline? {type(err).__name__}); download "
+                f"{VGG16_Weights.IMAGENET1K_V1.url} elsewhere, then give it with {give}, or "
+                f"turn the term off with {off}") from None
     else:
         state = _read_state_dict(weights)
     own = {k.removeprefix("features."): v for k, v in state.items()

@@ -20,6 +20,7 @@ from someone else.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import random
@@ -218,6 +219,12 @@ def _first_line(err: Exception) -> str:
     return lines[0][:200] if lines else "no details"
 
 
+def without_imagenet(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with ImageNet loading off, for a model whose weights a checkpoint gives next:
+    loading or resuming a run never needs the (downloaded) ImageNet file."""
+    return dataclasses.replace(cfg, pretrained=False, pretrained_file=None)
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",
                     expected: TrainConfig | None = None, allow_pickle: bool = False
                     ) -> tuple[Detector, TrainConfig, dict]:
@@ -249,8 +256,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             raise UserError(f"{path}: config does not match the expected one: "
                             + ", ".join(f"{k}: saved {a!r} != expected {b!r}"
                                         for k, (a, b) in diff.items()))
-    model = create_detector(cfg.__class__(**{**cfg.to_dict(), "pretrained": False,
-                                             "pretrained_file": None}))  # weights come next
+    model = create_detector(without_imagenet(cfg))  # weights come next
     _check_state_dict(model, state["model"], path)
     model.load_state_dict(state["model"])
     info = {k: state.get(k) for k in ("epoch", "best_val_auc", "val_auc", "best_epoch")}

@@ -52,6 +52,7 @@ from jdfd_lib.training.checkpoint import (
     rng_states,
     save_checkpoint,
     saved_config,
+    without_imagenet,
 )
 from jdfd_lib.training.compiled import TrainingForward
 from jdfd_lib.training.loop import (
@@ -167,7 +168,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
          progress: bool) -> None:
     seed_everything(cfg.seed)
-    model = create_detector(cfg).to(rt.device)
+    # resuming: the checkpoint gives every weight (and the random states), so the ImageNet
+    # file is not needed
+    model = create_detector(cfg if state is None else without_imagenet(cfg)).to(rt.device)
     if rt.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer, start = make_optimizer(model, cfg), 0

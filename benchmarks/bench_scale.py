@@ -232,6 +232,8 @@ def in_fresh_process(stage: str, work: Path, quick: bool, **kw) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write every stage's figures to this "
+                        "JSON file (read by benchmarks/project_paper_time.py)")
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--which", default="all", help=argparse.SUPPRESS)
@@ -254,12 +256,17 @@ def main() -> None:
               for w in (0, 2, 8)]
     steps += [("score + bootstrap", "score", {"frames": frames}),
               ("report", "report", {"frames": frames})]
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, stage, kw in steps:
             start = time.perf_counter()
             figures = in_fresh_process(stage, Path(tmp), args.quick, **kw)
-            print(f"{name} ({time.perf_counter() - start:.0f} s): {json.dumps(figures)}",
+            results[name] = {**figures, "stage_s": round(time.perf_counter() - start, 1)}
+            print(f"{name} ({results[name]['stage_s']:.0f} s): {json.dumps(figures)}",
                   flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"quick": args.quick, "stages": results}, indent=1)
+                             + "\n")
 
 
 if __name__ == "__main__":

@@ -1,22 +1,30 @@
-"""The whole paper reproduction's GPU time, projected from measured rates (README, paper).
+"""The whole paper reproduction's time and disk, projected from measured rates (README, paper).
 
-Reads the figures of ``benchmarks/gpu_check.sh`` (a ``gpu_check.json``) and prints, for each
-way of running the grid, the hours that the 45 trainings of the reproduction take at the
-paper's data size (Table 1 counts, 300 frames per video) with the paper profile's epochs:
+Every stage of the paper profile at the paper's data size, from the figures the benchmarks
+wrote (nothing typed in):
 
-- Tables 2 and 3: JDFD and the no-decoder baseline, trained on FF++, UADFV and Celeb-DF,
-  3 seeds each (18 runs); Fig. 4: JDFD on FF++ with 5, 10 and 15 % foreign unlabelled
-  images from each other dataset, 3 seeds (9 runs); the detector comparison: LAE and Exposing
-  the Deception on the three training sets, 3 seeds (18 runs).
-- An epoch is one class-balanced pass: twice the larger class of the training set
-  (``EpochSampler``), plus the foreign images of Fig. 4; each epoch validates a split the
-  size of the dataset's test split (a stand-in: Table 1 gives no validation counts), at the
-  training batch (packed, assumed to scale as packed training does); each run is then
-  evaluated on the three test sets at batch 64.
-- Every run is costed at JDFD's measured step rate: the baseline (no decoder) is faster, and
-  LAE's and Exposing's rates are not measured yet, so their rows are estimates.
+- ``--prepare`` (``benchmarks/bench_prepare.py``): CPU seconds per frame decoded, per face
+  detected and aligned, per crop encoded, and bytes per crop, at 480p, 720p and 1080p;
+- ``--cpu-train`` (``benchmarks/bench_train.py --json``): the paper step and inference on
+  this machine's 2 cores;
+- ``--gpu`` (``benchmarks/gpu_check.sh``): the paper step packed 4 to a GPU, evaluation;
+- ``--scale`` (``benchmarks/bench_scale.py --json``): ``report``'s time at the grid's size.
 
-    python benchmarks/project_paper_time.py benchmarks/results/gpu_check_h200.json
+Stages: prepare FF++, Celeb-DF v2 and UADFV (every video, ``--frames`` a video); the 45
+trainings: Tables 2-3 (JDFD and the no-decoder baseline on each training set, 3 seeds: 18),
+Fig. 4 (JDFD on FF++ with 5, 10, 15 % foreign unlabelled images, 3 seeds: 9), the detector
+comparison (LAE and Exposing on each training set, 3 seeds: 18); their validation, the
+evaluation of each on the three test sets; the report. A training epoch is one
+class-balanced pass over Table 1's training images (twice the larger class), plus Fig. 4's
+foreign images; each epoch validates a split the size of the test split (Table 1 gives no
+validation counts). Table 1's counts were drawn at 300 frames a video: ``--frames F`` scales
+them by F / 300. Every run is costed at JDFD's measured step rate (the baseline's is lower;
+LAE's and Exposing's are not measured: their rows are estimates). On the GPU machine,
+``prepare`` runs on its CPU cores (``--gpu-machine-cores``, 16 on the H200 measured).
+
+    python benchmarks/project_paper_time.py --prepare benchmarks/results/bench_prepare.json \
+        --cpu-train benchmarks/results/bench_train_cpu.json \
+        --gpu benchmarks/results/gpu_check_h200.json --scale benchmarks/results/bench_scale.json
 """
 
 from __future__ import annotations
@@ -31,32 +39,82 @@ from jdfd_lib.reporting.paper_reference import TABLE1
 TRAIN_SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = 3
 FIG4_RATIOS = (0.05, 0.10, 0.15)
+PAPER_FRAMES = 300
+# Mean frames in a video, read to the last sampled frame whatever --frames is (decoding cost):
+# FF++ 509,914 frames in its 1,000 originals (Rossler et al. 2019); Celeb-DF v2 about 13 s at
+# 30 fps (Li et al. 2020); UADFV 32,752 frames in 98 videos (Li, Chang, Lyu 2018).
+VIDEO_FRAMES = {"FF++ c23": 510, "Celeb-DF v2": 390, "UADFV": 334}
+STUDIES = {"Tables 2-3": 18, "Fig. 4": 9, "detector comparison": 18}
 
 
-def grid_runs() -> list[tuple[str, str, float]]:
-    """(detector, training set, unlabelled ratio) of each of the 45 trainings."""
-    runs = [(d, t, 0.0) for d in ("jdfd", "baseline") for t in TRAIN_SETS]  # Tables 2-3
-    runs += [("jdfd", "ffpp", r) for r in FIG4_RATIOS]  # Fig. 4
-    runs += [(d, t, 0.0) for d in ("lae", "exposing") for t in TRAIN_SETS]  # comparison
+def grid_runs() -> list[tuple[str, str, str, float]]:
+    """(study, detector, training set, unlabelled ratio) of each of the 45 trainings."""
+    runs = [("Tables 2-3", d, t, 0.0) for d in ("jdfd", "baseline") for t in TRAIN_SETS]
+    runs += [("Fig. 4", "jdfd", "ffpp", r) for r in FIG4_RATIOS]
+    runs += [("detector comparison", d, t, 0.0) for d in ("lae", "exposing") for t in TRAIN_SETS]
     return [r for r in runs for _ in range(SEEDS)]
 
 
-def run_images(train_set: str, ratio: float) -> dict[str, float]:
+def run_images(train_set: str, ratio: float, frames: int) -> dict[str, float]:
     """Images one run trains on, validates and tests, over all its epochs."""
-    real, fake, test_real, test_fake = TABLE1[train_set]
-    size = real + fake
-    foreign = ratio * size * (len(TRAIN_SETS) - 1)  # from EACH other dataset
+    scale = frames / PAPER_FRAMES
+    real, fake, test_real, test_fake = (n * scale for n in TABLE1[train_set])
+    foreign = ratio * (real + fake) * (len(TRAIN_SETS) - 1)  # from EACH other dataset
     epochs = get_profile("paper").epochs
-    tests = sum(r + f for _, _, r, f in TABLE1.values())
+    tests = sum(r + f for _, _, r, f in TABLE1.values()) * scale
     return {"train": epochs * (2 * max(real, fake) + foreign),
             "val": epochs * (test_real + test_fake), "test": tests}
 
 
-def project(train_rate: float, val_rate: float, test_rate: float) -> dict[str, float]:
-    """Hours of the 45 runs at the given aggregate images per second of each pass."""
+def prepare_rates(bench: dict, fmt: str) -> dict[str, dict[str, float]]:
+    """Per frame size: CPU s per decoded frame, per face (detect + align + encode), bytes."""
+    rates = {}
+    for res, d in bench["per_resolution"].items():
+        split, run = d["cpu_split"], d["runs"][fmt]
+        clip_frames = bench["frames"]  # the clip holds as many frames as are sampled
+        faces = run["faces"] / run["videos"]
+        encode = bench["formats"]["by_format"][bench["prepared_formats"][fmt]]["encode_ms"] / 1e3
+        rates[res] = {"decode_s": split["decode_s"] / clip_frames,
+                      "face_s": split["detect_align_s"] / faces + encode,
+                      "bytes": run["bytes_per_crop"]}
+    return rates
+
+
+def prepare_cost(rates: dict, datasets: dict, frames: int) -> dict[str, dict[str, float]]:
+    """Core-hours and GB of preparing each dataset (videos, frame-size mix: bench_prepare's
+    assumptions), ``frames`` crops a video."""
+    out = {}
+    for name, d in datasets.items():
+        mix = {r: w for r, w in d["mix"].items() if r in rates}
+        total = sum(mix.values())
+        per_video = sum(w / total * (VIDEO_FRAMES[name] * rates[r]["decode_s"]
+                                     + min(frames, VIDEO_FRAMES[name]) * rates[r]["face_s"])
+                        for r, w in mix.items())
+        crop_bytes = sum(w / total * rates[r]["bytes"] for r, w in mix.items())
+        crops = d["videos"] * min(frames, VIDEO_FRAMES[name])
+        out[name] = {"videos": d["videos"], "crops": crops,
+                     "core_h": d["videos"] * per_video / 3600, "gb": crops * crop_bytes / 1e9}
+    return out
+
+
+def training_cost(frames: int, rates: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Hours of each study's trainings (train + validation) and of all evaluations."""
+    out = {s: {"images": 0.0, "h": 0.0} for s in [*STUDIES, "evaluation"]}
+    for study, _, train_set, ratio in grid_runs():
+        n = run_images(train_set, ratio, frames)
+        out[study]["images"] += n["train"] + n["val"]
+        out[study]["h"] += (n["train"] / rates["train"] + n["val"] / rates["val"]) / 3600
+        out["evaluation"]["images"] += n["test"]
+        out["evaluation"]["h"] += n["test"] / rates["test"] / 3600
+    return out
+
+
+def project(train_rate: float, val_rate: float, test_rate: float,
+            frames: int = PAPER_FRAMES) -> dict[str, float]:
+    """Hours of the 45 runs (training, validation, test) at the given images per second."""
     totals = {"train": 0.0, "val": 0.0, "test": 0.0}
-    for _, train_set, ratio in grid_runs():
-        for k, v in run_images(train_set, ratio).items():
+    for _, _, train_set, ratio in grid_runs():
+        for k, v in run_images(train_set, ratio, frames).items():
             totals[k] += v
     hours = {k: totals[k] / rate / 3600 for k, rate in
              (("train", train_rate), ("val", val_rate), ("test", test_rate))}
@@ -65,35 +123,97 @@ def project(train_rate: float, val_rate: float, test_rate: float) -> dict[str, f
             "total_h": round(sum(hours.values()), 1)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("gpu_check", type=Path, help="a gpu_check.json")
-    args = parser.parse_args()
-    sections = json.loads(args.gpu_check.read_text())["sections"]
-    steps = sections["steps_batch4"]["result"]
-    packed = sections["packing_bf16_cl"]["result"]
-    scoring = sections["scoring"]["result"]
+def gpu_ways(gpu: dict) -> list[str]:
+    """The 45 runs' hours on the GPU one at a time (fp32; bf16 + channels-last) and packed."""
+    s = gpu["sections"]
+    steps, packed = s["steps_batch4"]["result"], s["packing_bf16_cl"]["result"]
+    scoring = s["scoring"]["result"]
     val4, test64 = scoring["4"]["evaluate_img_per_s"], scoring["64"]["evaluate_img_per_s"]
-    best_k = max(packed, key=lambda k: packed[k]["aggregate_img_per_s"])
-    ways = {
-        "one run at a time, fp32": (steps["fp32"]["img_per_s"], val4),
-        "one run at a time, bf16 + channels-last (profile default)":
-            (steps["bf16_cl"]["img_per_s"], val4),
-        f"{best_k} runs at a time (packed), bf16 + channels-last":
-            (packed[best_k]["aggregate_img_per_s"], val4 * int(best_k) * packed[best_k][
-                "per_run_img_per_s"] / packed["1"]["per_run_img_per_s"]),
-    }
-    n = len(grid_runs())
-    print(f"{n} trainings, {get_profile('paper').epochs} epochs each, Table 1 sizes\n")
-    print("| way | train img/s | training h | validation h | test h | total h | x 24 h |")
-    print("|---|---|---|---|---|---|---|")
+    k = max(packed, key=lambda n: packed[n]["aggregate_img_per_s"])
+    ways = {"one run at a time, fp32": (steps["fp32"]["img_per_s"], val4),
+            "one run at a time, bf16 + channels-last (profile default)":
+                (steps["bf16_cl"]["img_per_s"], val4),
+            f"{k} runs at a time (packed), bf16 + channels-last":
+                (packed[k]["aggregate_img_per_s"], val4 * packed[k]["aggregate_img_per_s"]
+                 / packed["1"]["aggregate_img_per_s"])}
+    rows = ["| way | train img/s | training h | validation h | test h | total h | x 24 h |",
+            "|---|---|---|---|---|---|---|"]
     for name, (train_rate, val_rate) in ways.items():
         p = project(train_rate, val_rate, test64)
-        print(f"| {name} | {train_rate:.0f} | {p['train_h']} | {p['val_h']} | {p['test_h']} "
-              f"| {p['total_h']} | {p['total_h'] / 24:.1f} |")
-    p = project(1, 1, 1)
-    print(f"\nimages: training {p['train_images_m']} M, validation {p['val_images_m']} M, "
-          f"test {p['test_images_m']} M")
+        rows.append(f"| {name} | {train_rate:.0f} | {p['train_h']} | {p['val_h']} | "
+                    f"{p['test_h']} | {p['total_h']} | {p['total_h'] / 24:.1f} |")
+    return rows
+
+
+def rates_of(cpu: dict, gpu: dict) -> dict[str, dict[str, float]]:
+    """Training, validation and test images per second, on 2 CPU cores and on the GPU."""
+    cpu4 = cpu["batch"]["4"]["project"]
+    s = gpu["sections"]
+    packed = s["packing_bf16_cl"]["result"]
+    k = max(packed, key=lambda n: packed[n]["aggregate_img_per_s"])
+    scoring = s["scoring"]["result"]
+    return {"cpu": {"train": cpu4["train_img_per_s"], "val": cpu4["inference_img_per_s"],
+                    "test": cpu4["inference_img_per_s"], "label": f"{cpu['threads']} threads"},
+            "gpu": {"train": packed[k]["aggregate_img_per_s"],
+                    # validation at the packed runs' batch of 4: scaled as training packs
+                    "val": scoring["4"]["evaluate_img_per_s"] * packed[k]["aggregate_img_per_s"]
+                    / packed["1"]["aggregate_img_per_s"],
+                    "test": scoring["64"]["evaluate_img_per_s"],
+                    "label": f"{s['environment']['result']['gpu']}, {k} runs packed"}}
+
+
+def table(args: argparse.Namespace, frames: int) -> tuple[list[str], dict[str, float]]:
+    """The stage table at ``frames`` a video, and its totals (hours, GB)."""
+    bench = json.loads(args.prepare.read_text())
+    prep = prepare_cost(prepare_rates(bench, args.format), bench["datasets"], frames)
+    rates = rates_of(json.loads(args.cpu_train.read_text()), json.loads(args.gpu.read_text()))
+    cpu, gpu = (training_cost(frames, rates[d]) for d in ("cpu", "gpu"))
+    report_s = json.loads(args.scale.read_text())["stages"]["report"]["report_s"]
+    cores = args.gpu_machine_cores
+    rows = ["| stage | work | 2 CPU cores (h) | one GPU machine (h) |", "|---|---|---|---|"]
+    totals = {"cpu_h": 0.0, "gpu_h": 0.0, "gb": 0.0}
+    for name, p in prep.items():
+        rows.append(f"| prepare {name} | {p['videos']:,} videos, {p['crops'] / 1e6:.2f} M crops,"
+                    f" {p['gb']:.0f} GB | {p['core_h'] / 2:,.0f} | {p['core_h'] / cores:,.1f} |")
+        totals["cpu_h"] += p["core_h"] / 2
+        totals["gpu_h"] += p["core_h"] / cores
+        totals["gb"] += p["gb"]
+    for study in [*STUDIES, "evaluation"]:
+        what = (f"{STUDIES[study]} trainings" if study in STUDIES else "45 runs x 3 test sets")
+        note = " (estimate: costed at JDFD's rate)" if study == "detector comparison" else ""
+        rows.append(f"| {study}{note} | {what}, {cpu[study]['images'] / 1e6:.1f} M images | "
+                    f"{cpu[study]['h']:,.0f} | {gpu[study]['h']:,.1f} |")
+        totals["cpu_h"] += cpu[study]["h"]
+        totals["gpu_h"] += gpu[study]["h"]
+    rows.append(f"| report | 99 result sets | {report_s / 3600:.3f} | {report_s / 3600:.3f} |")
+    rows.append(f"| **total** | {totals['gb']:.0f} GB of crops | **{totals['cpu_h']:,.0f}** "
+                f"(**{totals['cpu_h'] / 24 / 365:.1f} years**) | **{totals['gpu_h']:,.0f}** "
+                f"(**{totals['gpu_h'] / 24:.1f} days**) |")
+    return rows, totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    results = Path(__file__).resolve().parent / "results"
+    parser.add_argument("--prepare", type=Path, default=results / "bench_prepare.json")
+    parser.add_argument("--cpu-train", type=Path, default=results / "bench_train_cpu.json")
+    parser.add_argument("--gpu", type=Path, default=results / "gpu_check_h200.json")
+    parser.add_argument("--scale", type=Path, default=results / "bench_scale.json")
+    parser.add_argument("--format", default="webp", help="the crops' format (png, webp)")
+    parser.add_argument("--frames", type=int, nargs="+", default=[300, 100, 32])
+    parser.add_argument("--gpu-machine-cores", type=int, default=16)
+    args = parser.parse_args()
+    rows, _ = table(args, args.frames[0])
+    print(f"The paper profile at {args.frames[0]} frames a video ({args.format} crops; "
+          f"{get_profile('paper').epochs} epochs a training):\n")
+    print("\n".join(rows))
+    print("\n| frames a video | crops (GB) | 2 CPU cores (h) | one GPU machine (h) |")
+    print("|---|---|---|---|")
+    for frames in args.frames:
+        _, t = table(args, frames)
+        print(f"| {frames} | {t['gb']:.0f} | {t['cpu_h']:,.0f} | {t['gpu_h']:,.0f} |")
+    print("\nThe 45 trainings on the GPU, by way of running them (300 frames):\n")
+    print("\n".join(gpu_ways(json.loads(args.gpu.read_text()))))
 
 
 if __name__ == "__main__":

@@ -103,9 +103,12 @@ def test_the_paper_time_projection_counts_the_45_runs_and_their_images() -> None
     proj = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(proj)
     runs = proj.grid_runs()
-    assert len(runs) == 45 and runs.count(("jdfd", "ffpp", 0.0)) == 3
-    assert proj.run_images("ffpp", 0.0)["train"] == 20 * 2 * 124429  # 20 epochs, balanced
-    extra = proj.run_images("ffpp", 0.1)["train"] - proj.run_images("ffpp", 0.0)["train"]
+    assert len(runs) == 45 and runs.count(("Tables 2-3", "jdfd", "ffpp", 0.0)) == 3
+    assert [sum(r[0] == s for r in runs) for s in proj.STUDIES] == list(proj.STUDIES.values())
+    assert proj.run_images("ffpp", 0.0, 300)["train"] == 20 * 2 * 124429  # 20 epochs, balanced
+    extra = (proj.run_images("ffpp", 0.1, 300)["train"]
+             - proj.run_images("ffpp", 0.0, 300)["train"])
     assert extra == pytest.approx(20 * 0.1 * (117218 + 124429) * 2)  # from each other set
+    assert proj.run_images("ffpp", 0.0, 100)["train"] == pytest.approx(20 * 2 * 124429 / 3)
     slow, fast = proj.project(100, 100, 100), proj.project(200, 200, 200)
     assert fast["total_h"] == pytest.approx(slow["total_h"] / 2, abs=0.1)

@@ -152,7 +152,7 @@ def detect_scoring(best: Path, faces: Path, device) -> dict:
     import numpy as np
     from gpu_measure import crop_rows
 
-    from jdfd_lib.detection.detect import score_video
+    from jdfd_lib.detection.frames import score_video
     from jdfd_lib.evaluation.scoring import ScoreSettings, score_paths
     from jdfd_lib.faces.crops import FaceCrop
     from jdfd_lib.faces.images import read_image

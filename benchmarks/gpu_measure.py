@@ -208,7 +208,7 @@ def loader_rate(rows: pd.DataFrame, image_size: int, workers: int, batch: int,
 def scoring_rates(model, rows: pd.DataFrame, device: torch.device, batches: list[int],
                   workers: int) -> dict:
     """``evaluate``'s scoring (crops read from disk) and ``detect``'s (crops in memory)."""
-    from jdfd_lib.detection.detect import score_video
+    from jdfd_lib.detection.frames import score_video
     from jdfd_lib.evaluation.scoring import ScoreSettings, score_paths
     from jdfd_lib.faces.crops import FaceCrop
     from jdfd_lib.faces.images import read_image

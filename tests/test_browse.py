@@ -97,7 +97,7 @@ def test_a_lae_checkpoint_shows_its_interpretation_beside_the_true_mask(masked, 
     real frame (nothing manipulated)."""
     import matplotlib.pyplot as plt
 
-    from jdfd_lib.detection.detect import interpretations
+    from jdfd_lib.detection.frames import interpretations
     from jdfd_lib.training.checkpoint import save_checkpoint
 
     model = _model("lae")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from jdfd_lib.detection import detect
+from jdfd_lib.detection import detect, frames
 from jdfd_lib.detectors.base import Detector
 
 
@@ -37,7 +37,7 @@ def _images(n: int = 3, size: int = 8) -> list[np.ndarray]:
 
 def test_perfect_reconstruction_gives_the_input_and_zero_error() -> None:
     images = _images()
-    recon, err = detect.reconstruct(_Mirror(1.0), images, batch_size=2)
+    recon, err = frames.reconstruct(_Mirror(1.0), images, batch_size=2)
     assert recon.dtype == np.uint8 and recon.shape == (3, 8, 8, 3)
     np.testing.assert_array_equal(recon, np.stack(images))  # de-normalised back to RGB
     assert err.shape == (3, 8, 8) and np.abs(err).max() < 1e-10
@@ -46,7 +46,7 @@ def test_perfect_reconstruction_gives_the_input_and_zero_error() -> None:
 def test_mean_reconstruction_error_is_the_normalised_energy() -> None:
     images = _images(2)
     model = _Mirror(0.0)
-    recon, err = detect.reconstruct(model, images)
+    recon, err = frames.reconstruct(model, images)
     mean, std = (np.asarray(model.pretrained_cfg[k]) for k in ("mean", "std"))
     np.testing.assert_array_equal(recon[0, 0, 0], np.rint(mean * 255).astype(np.uint8))
     x = (np.stack(images) / 255.0 - mean) / std  # (N, h, w, 3)
@@ -54,23 +54,23 @@ def test_mean_reconstruction_error_is_the_normalised_energy() -> None:
 
 
 def test_reconstruct_resizes_to_the_model_input_and_refuses_a_baseline() -> None:
-    recon, err = detect.reconstruct(_Mirror(1.0, size=8), _images(size=20))
+    recon, err = frames.reconstruct(_Mirror(1.0, size=8), _images(size=20))
     assert recon.shape == (3, 8, 8, 3) and err.shape == (3, 8, 8)
     baseline = _Mirror(1.0)
     baseline.reconstructs = False
     with pytest.raises(ValueError, match="no decoder"):
-        detect.reconstruct(baseline, _images())
+        frames.reconstruct(baseline, _images())
 
 
 def test_extraction_settings_follow_the_profile_with_overrides() -> None:
-    cfg = detect.extraction_config("demo", frames=5, crop_size=64)
+    cfg = frames.extraction_config("demo", frames=5, crop_size=64)
     assert (cfg.frames_per_video, cfg.image_size) == (5, 64)
     from jdfd_lib.faces.crops import EXTRACT_PROFILES
 
     assert cfg.margin == EXTRACT_PROFILES["demo"].margin
-    assert detect.extraction_config("paper").frames_per_video == 300  # paper Sec. 4.1
+    assert frames.extraction_config("paper").frames_per_video == 300  # paper Sec. 4.1
     with pytest.raises(ValueError, match="no extraction profile"):
-        detect.extraction_config("huge")
+        frames.extraction_config("huge")
 
 
 def test_missing_video_or_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_detect_prints_frame_scores_and_writes_the_picture(face_clips: dict[str,
     assert f"verdict at 0.5: {res['verdict'].upper()}" in printed
     # the same crops and pre-processing as training: 64 px crops straight into the model
     model, cfg, _ = load_checkpoint(demo_ckpt)
-    crops = extract_video_faces(video, detect.extraction_config("demo", 3, cfg.image_size))
+    crops = extract_video_faces(video, frames.extraction_config("demo", 3, cfg.image_size))
     assert [c.frame for c in crops] == table["frame"].tolist()
     with torch.no_grad():
         logits = model(torch.stack([to_tensor(c.image, model) for c in crops]))["logits"]
@@ -192,9 +192,9 @@ def test_the_picture_shows_where_a_detector_with_an_interpretation_looked(tmp_pa
     model = create_detector(detector_config("demo", variant="lae", image_size=32))
     faces = [np.random.default_rng(i).integers(0, 255, (40, 40, 3), dtype=np.uint8)
              for i in range(3)]
-    maps = detect.interpretations(model, faces)
+    maps = frames.interpretations(model, faces)
     assert maps.shape == (3, 32, 32) and maps.min() >= 0 and maps.max() <= 1 + 1e-6
-    assert detect.interpretations(_Mirror(1.0), faces) is None
+    assert frames.interpretations(_Mirror(1.0), faces) is None
     table = pd.DataFrame({"frame": [0, 1, 2], "score": [0.1, 0.5, 0.9]})
     png = cv2.imread(str(detect._save_picture(model, faces, table, tmp_path / "lae.png")))
     mirror = cv2.imread(str(detect._save_picture(_Mirror(1.0), faces, table,

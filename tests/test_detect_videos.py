@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from jdfd_lib.core.errors import UserError
+from jdfd_lib.detection import frames as df
 from jdfd_lib.detection import videos as dv
 
 FRAMES = 3  # sampled per video: enough for a per-video mean, quick on the 15-frame clips
@@ -26,20 +27,20 @@ FRAMES = 3  # sampled per video: enough for a per-video mean, quick on the 15-fr
 
 def test_each_aggregation_on_a_known_score_vector() -> None:
     scores = [0.1, 0.2, 0.6, 0.9]
-    assert dv.aggregate_scores(scores, "mean") == (pytest.approx(0.45), "real")
-    assert dv.aggregate_scores(scores, "median") == (pytest.approx(0.4), "real")
-    assert dv.aggregate_scores(scores, "max") == (pytest.approx(0.9), "fake")
-    assert dv.aggregate_scores(scores, "vote") == (0.5, "fake")  # 2 of 4 at or above 0.5
-    assert dv.aggregate_scores(scores, "vote", threshold=0.15) == (0.75, "fake")
-    assert dv.aggregate_scores(scores, "mean", threshold=0.4) == (pytest.approx(0.45), "fake")
-    score, verdict = dv.aggregate_scores([], "max")
+    assert df.aggregate_scores(scores, "mean") == (pytest.approx(0.45), "real")
+    assert df.aggregate_scores(scores, "median") == (pytest.approx(0.4), "real")
+    assert df.aggregate_scores(scores, "max") == (pytest.approx(0.9), "fake")
+    assert df.aggregate_scores(scores, "vote") == (0.5, "fake")  # 2 of 4 at or above 0.5
+    assert df.aggregate_scores(scores, "vote", threshold=0.15) == (0.75, "fake")
+    assert df.aggregate_scores(scores, "mean", threshold=0.4) == (pytest.approx(0.45), "fake")
+    score, verdict = df.aggregate_scores([], "max")
     assert np.isnan(score) and verdict is None
-    assert set(dv.AGGREGATIONS) == {"mean", "median", "max", "vote"}
-    assert all(a.description for a in dv.AGGREGATIONS.values())
+    assert set(df.AGGREGATIONS) == {"mean", "median", "max", "vote"}
+    assert all(a.description for a in df.AGGREGATIONS.values())
     with pytest.raises(UserError, match="aggregate must be one of mean, median"):
-        dv.aggregate_scores(scores, "mode")
+        df.aggregate_scores(scores, "mode")
     with pytest.raises(UserError, match=r"threshold must be between 0 and 1.*got 1\.0"):
-        dv.aggregate_scores(scores, "mean", threshold=1.0)
+        df.aggregate_scores(scores, "mean", threshold=1.0)
 
 
 def test_folders_are_searched_recursively_for_matching_names(tmp_path: Path) -> None:

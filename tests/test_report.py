@@ -13,7 +13,7 @@ import pytest
 
 from jdfd_lib.evaluation import metrics
 from jdfd_lib.evaluation.results import result_paths, write_results
-from jdfd_lib.reporting import display, paper_reference, plot, readme, report
+from jdfd_lib.reporting import display, paper_reference, plot, readme, report, tables
 
 SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = (0, 1, 2)
@@ -153,7 +153,7 @@ def test_written_report_over_three_seeds(tmp_path: Path) -> None:
     assert pd.api.types.is_float_dtype(csv["ours_mean"]) and (csv["ours_n"] == 3).all()
     assert "65.0 ± 1.3" in (out / "table3.md").read_text()
     f4 = pd.read_csv(out / "fig4.csv")
-    assert list(f4.columns) == ["unlabeled_ratio", "test_dataset", *report.OURS]
+    assert list(f4.columns) == ["unlabeled_ratio", "test_dataset", *tables.OURS]
     assert "68.5 ± 1.3" in (out / "fig4.md").read_text()
     comp = pd.read_csv(out / "comparisons.csv")
     assert list(comp.columns) == report.COMPARISON_COLUMNS
@@ -304,7 +304,7 @@ def test_tables_render_as_html_with_the_papers_columns_set_apart(tmp_path: Path)
     page = t2._repr_html_()
     assert page.count("<table") == 1 and "<h4>Table 2 (JDFD), demo</h4>" in page
     assert "61.0 ± 1.0" in page and "FF++ (paper)" in page and "|" not in page
-    first_paper = list(report.wide(report.table2(_results()), ["train"]).columns).index(
+    first_paper = list(tables.wide(report.table2(_results()), ["train"]).columns).index(
         "FF++ (paper)")
     # the rule is inline on every cell of the first paper column (header and 3 rows), and
     # only there: JupyterLab keeps a cell's style attribute in an untrusted notebook

@@ -7,7 +7,7 @@ input size ``image_size`` of the run's config, the size the training crops are p
 64 px demo, 299 px paper), then the same normalisation as ``evaluate``
 (:mod:`jdfd_lib.evaluation.scoring`; a crop of another size is resized as in evaluation).
 Each face gets a fake score ``softmax(logits)[:, 1]``; the video score aggregates them (default:
-their mean; see :data:`jdfd_lib.detection.videos.AGGREGATIONS`) and is called fake at or above the
+their mean; see :data:`jdfd_lib.detection.frames.AGGREGATIONS`) and is called fake at or above the
 threshold (default 0.5). Frames without a face are counted, not scored. With a decoder,
 :func:`reconstruct` also shows what the autoencoder rebuilds.
 
@@ -21,139 +21,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from jdfd_lib.core.errors import positive_int
-from jdfd_lib.detection.results import DETECTIONS_CSV, DETECTIONS_JSON, FRAMES_CSV
-from jdfd_lib.detection.videos import (
+from jdfd_lib.detection.frames import (
     AGGREGATIONS,
-    DEFAULT_PATTERNS,
-    aggregate_scores,
     check_settings,
-    detect_videos,
+    extraction_config,
+    model_views,
+    score_video,
 )
+from jdfd_lib.detection.results import DETECTIONS_CSV, DETECTIONS_JSON, FRAMES_CSV
+from jdfd_lib.detection.videos import DEFAULT_PATTERNS, detect_videos
 from jdfd_lib.detectors.base import Detector
 from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
 from jdfd_lib.evaluation.scoring import (
     ScoreSettings,
-    forward_batch,
     input_spec,
-    score_batches,
-    to_tensor,
 )
-from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, FaceCrop
 from jdfd_lib.training.checkpoint import UNSAFE_FLAG, UNSAFE_HELP
 from jdfd_lib.training.data import normalise
 
 PICTURE_FRAMES = 6  # faces shown (in columns) in the optional picture
-
-
-def _batches(images: list[np.ndarray], model: Detector, batch_size: int):
-    """Yield normalised input batches (B, 3, h, w) of RGB uint8 images, in order."""
-    for i in range(0, len(images), batch_size):
-        yield torch.stack([to_tensor(img, model) for img in images[i:i + batch_size]])
-
-
-def reconstruct(model: Detector, images_uint8_rgb: list[np.ndarray],
-                batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The autoencoder's reconstructions of face crops and their per-pixel error.
-
-    Runs on the model's current device, in eval mode, without autocast.
-
-    Args:
-        model: a detector that reconstructs (``reconstructs``, e.g. JDFD).
-        images_uint8_rgb: crops (H, W, 3) RGB uint8; resized to the model's input if needed.
-        batch_size: crops per forward pass.
-
-    Returns:
-        ``recon_uint8`` (N, h, w, 3): reconstructions de-normalised back to RGB uint8;
-        ``error_map`` (N, h, w) float32: squared error averaged over channels, in the
-        normalised space (its mean over pixels is the ``recon_error`` of ``evaluate``).
-
-    Raises:
-        ValueError: the model has no decoder, or no images were given.
-    """
-    if not model.reconstructs:
-        raise ValueError(f"detector {model.name!r} has no decoder: nothing to reconstruct")
-    if len(images_uint8_rgb) == 0:
-        raise ValueError("no images to reconstruct")
-    settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
-    _, mean, std = input_spec(model)
-    was_training = model.training
-    model.eval()
-    recons, errors = [], []
-    for x in _batches(list(images_uint8_rgb), model, batch_size):
-        out = forward_batch(model, x, settings)
-        r = out["recon"].cpu()  # (B, 3, h, w) normalised
-        errors.append((r - x).square().mean(dim=1).numpy())  # (B, h, w)
-        rgb = r.permute(0, 2, 3, 1).numpy() * std + mean  # (B, h, w, 3) in [0, 1] nominally
-        recons.append(np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8))
-    model.train(was_training)
-    return np.concatenate(recons), np.concatenate(errors).astype(np.float32)
-
-
-def interpretations(model: Detector, images_uint8_rgb: list[np.ndarray],
-                    batch_size: int = 8) -> np.ndarray | None:
-    """Where the detector looked: its ``interpretation`` output (LAE: the fake half's
-    activation map, in [0, 1]) for each crop, or None for a detector without one.
-
-    Returns:
-        (N, h, w) float32 maps at the model's input size, or None.
-    """
-    if len(images_uint8_rgb) == 0:
-        raise ValueError("no images to interpret")
-    settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
-    was_training = model.training
-    model.eval()
-    maps = []
-    try:
-        for x in _batches(list(images_uint8_rgb), model, batch_size):
-            out = forward_batch(model, x, settings)
-            if out["interpretation"] is None:
-                return None
-            maps.append(out["interpretation"].float().cpu()[:, 0].numpy())  # (B, h, w)
-    finally:
-        model.train(was_training)
-    return np.concatenate(maps).astype(np.float32)
-
-
-def extraction_config(profile: str, frames: int | None = None, crop_size: int | None = None,
-                      predictor: str | os.PathLike | None = None) -> ExtractConfig:
-    """The extraction settings of ``profile`` with optional overrides.
-
-    Raises:
-        ValueError: no extraction profile of that name.
-    """
-    if profile not in EXTRACT_PROFILES:
-        raise ValueError(f"no extraction profile {profile!r}; expected one of "
-                         f"{list(EXTRACT_PROFILES)} (pass crop_size and frames explicitly)")
-    overrides = {"frames_per_video": frames, "image_size": crop_size,
-                 "predictor_path": None if predictor is None else str(predictor)}
-    return replace(EXTRACT_PROFILES[profile],
-                   **{k: v for k, v in overrides.items() if v is not None}, workers=1)
-
-
-def score_video(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
-                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
-                ) -> tuple[pd.DataFrame, float, str | None]:
-    """Score the faces of one video, ``settings.batch_size`` at a time, and aggregate them.
-
-    Returns:
-        The frame table (frame, score and, with a decoder, recon_error; float32 as the model
-        computes them), the video score (NaN without faces) and the verdict ("fake", "real";
-        None without faces).
-    """
-    images = [c.image for c in crops]
-    table = score_batches(model, _batches(images, model, settings.batch_size), settings)
-    table = table.astype(np.float32)  # (N, 1 or 2) even when N == 0
-    table.insert(0, "frame", [c.frame for c in crops])
-    score, verdict = aggregate_scores(table["score"].to_numpy(), aggregate, threshold)
-    return table, score, verdict
 
 
 def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
@@ -174,7 +66,7 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
             size is resized to the model input as in evaluation.
         batch_size: faces per forward pass (default: the run's batch size).
         aggregate: how frame scores become the video score, a name of
-            :data:`jdfd_lib.detection.videos.AGGREGATIONS` (default: their mean).
+            :data:`jdfd_lib.detection.frames.AGGREGATIONS` (default: their mean).
         threshold: a video score at or above it is "fake", in (0, 1).
         allow_pickle: unpickle a checkpoint holding Python objects (older jdfd versions);
             this runs code from the file, so only for files you trust.
@@ -215,22 +107,6 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
         images = [c.image for c in crops]
         result["picture"] = str(_save_picture(model, images, table, Path(picture)))
     return result
-
-
-def model_views(model: Detector, images: list[np.ndarray]
-                ) -> list[tuple[str, list[np.ndarray], str | None]]:
-    """What a detector shows of face crops, as rows of :func:`jdfd_lib.reporting.plot.face_rows`
-    (name, images, colour map or None for RGB): ``reconstruction`` and ``error`` when it
-    reconstructs (JDFD, LAE), ``interpretation`` when its forward output has one (LAE: where
-    its fake decision rests, in [0, 1]); none for a plain classifier."""
-    rows = []
-    if model.reconstructs:
-        recon, err = reconstruct(model, images)
-        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
-    maps = interpretations(model, images)
-    if maps is not None:
-        rows.append(("interpretation", list(maps), "inferno"))
-    return rows
 
 
 def _save_picture(model: Detector, images: list[np.ndarray], table: pd.DataFrame,

@@ -24,21 +24,25 @@ import fnmatch
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing
 from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
-import numpy as np
 import pandas as pd
 
-from jdfd_lib.core.errors import UserError, ignore_sigint, option, require_positive
+from jdfd_lib.core.errors import UserError, ignore_sigint, option
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.core.runinfo import file_sha256, library_versions
 from jdfd_lib.datasets.records import VIDEO_SUFFIXES
+from jdfd_lib.detection.frames import (
+    AGGREGATIONS,
+    check_settings,
+    extraction_config,
+    score_video,
+)
 from jdfd_lib.detection.results import (
     DETECTION_COLUMNS,
     DETECTIONS_CSV,
@@ -52,53 +56,6 @@ from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, extract_video_face
 from jdfd_lib.faces.video import VideoReadError
 
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
-
-
-class Aggregation(NamedTuple):
-    """How the frame scores (N,) of a video, N >= 1, become one video score."""
-
-    fn: Callable[[np.ndarray, float], float]  # (scores, threshold) -> video score
-    description: str
-
-
-AGGREGATIONS: dict[str, Aggregation] = {
-    "mean": Aggregation(lambda s, t: float(np.mean(s)), "mean frame score (default)"),
-    "median": Aggregation(lambda s, t: float(np.median(s)),
-                          "median frame score (robust to a few outlier frames)"),
-    "max": Aggregation(lambda s, t: float(np.max(s)),
-                       "highest frame score (fake if any one frame looks fake)"),
-    "vote": Aggregation(lambda s, t: float(np.mean(s >= t)),
-                        "fraction of frames scored at or above the threshold"),
-}
-
-
-def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
-                   **counts: int | None) -> None:
-    """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), or a
-    count (``frames=...``) that is neither None nor positive. Cheap: call it first."""
-    for name, value in counts.items():
-        require_positive(value, name, "--" + name.replace("_", "-"))
-    if aggregate not in AGGREGATIONS:
-        raise UserError(f"{option('aggregate', '--aggregate')} must be one of "
-                        f"{', '.join(AGGREGATIONS)}, got {aggregate!r}")
-    if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
-        raise UserError(f"{option('threshold', '--threshold')} must be between 0 and 1 "
-                        f"(exclusive), got {threshold!r}")
-
-
-def aggregate_scores(scores: Sequence[float], aggregate: str = "mean",
-                     threshold: float = DECISION_THRESHOLD) -> tuple[float, str | None]:
-    """A video's score and verdict from its frame scores.
-
-    Returns:
-        (score, "fake" if score >= threshold else "real"); (NaN, None) without scores.
-    """
-    check_settings(aggregate, threshold)
-    scores = np.asarray(scores, dtype=np.float64)  # (N,)
-    if scores.size == 0:
-        return float("nan"), None
-    score = AGGREGATIONS[aggregate].fn(scores, threshold)
-    return score, "fake" if score >= threshold else "real"
 
 
 def find_videos(inputs: Sequence[str | os.PathLike],
@@ -165,7 +122,6 @@ def _extractions(videos: list[str], ecfg: ExtractConfig,
 def _score_video(video: str, crops: FaceCropList | None, error: str, model, settings,
                  aggregate: str, threshold: float) -> tuple[dict, pd.DataFrame]:
     """The detections.csv row and frames.csv rows of one extracted video."""
-    from jdfd_lib.detection.detect import score_video
 
     if crops is None:
         return {"video": video, **dict.fromkeys(DETECTION_COLUMNS[1:5], 0),
@@ -220,7 +176,6 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     if not checkpoint.is_file():
         raise UserError(f"{checkpoint}: checkpoint not found")
     videos = [str(v) for v in find_videos(inputs, patterns)]
-    from jdfd_lib.detection.detect import extraction_config
     from jdfd_lib.evaluation.scoring import ScoreSettings, prepare_model
     from jdfd_lib.training.checkpoint import load_checkpoint  # heavy imports (torch, timm)
 

@@ -224,7 +224,7 @@ def face_views(model: Detector, images: Sequence[np.ndarray],
     Returns:
         ``(name, images, colour map or None for RGB)`` per row.
     """
-    from jdfd_lib.detection.detect import model_views
+    from jdfd_lib.detection.frames import model_views
 
     images = list(images)
     rows: list[FaceRow] = [("input", images, None), *model_views(model, images)]

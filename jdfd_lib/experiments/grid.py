@@ -25,7 +25,7 @@ import pandas as pd
 from jdfd_lib.core.config import TrainConfig
 from jdfd_lib.detectors.registry import detector_config
 from jdfd_lib.experiments.tasks import grid_jobs, run_parallel, train_and_evaluate
-from jdfd_lib.reporting import report
+from jdfd_lib.reporting import report, tables
 from jdfd_lib.reporting.display import ResultTable
 
 METRIC_COLUMNS = ["frame_auc", "video_auc", "ap", "eer", "acc"]
@@ -121,13 +121,13 @@ def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
         :data:`METRIC_COLUMNS` (%, one decimal) and ``frame_auc_std`` (sample std over seeds,
         0.0 for one seed).
     """
-    sel = report.detector_runs(results, variant)
+    sel = tables.detector_runs(results, variant)
     keys = ["train_dataset", "test_dataset"]
     grp = sel.groupby(keys)
-    out = (100 * grp[METRIC_COLUMNS].mean()).round(report.DECIMALS)
+    out = (100 * grp[METRIC_COLUMNS].mean()).round(tables.DECIMALS)
     out.insert(0, "n_seeds", grp["seed"].nunique())
-    std = (100 * grp["frame_auc"].std(ddof=1)).fillna(0.0).round(report.DECIMALS)
+    std = (100 * grp["frame_auc"].std(ddof=1)).fillna(0.0).round(tables.DECIMALS)
     out.insert(out.columns.get_loc("frame_auc") + 1, "frame_auc_std", std)
-    order = report.dataset_order(sel["train_dataset"], sel["test_dataset"])
+    order = tables.dataset_order(sel["train_dataset"], sel["test_dataset"])
     order = {k: i for i, k in enumerate(order)}
     return out.reset_index().sort_values(keys, key=lambda s: s.map(order)).reset_index(drop=True)

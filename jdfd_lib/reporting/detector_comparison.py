@@ -28,7 +28,7 @@ from jdfd_lib.datasets.registry import dataset_label, ordered
 from jdfd_lib.detectors.registry import detector_config
 from jdfd_lib.evaluation import stats
 from jdfd_lib.reporting import paper_reference as paper
-from jdfd_lib.reporting.report import (
+from jdfd_lib.reporting.tables import (
     CSV_DECIMALS,
     DECIMALS,
     dataset_order,

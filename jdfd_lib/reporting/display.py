@@ -18,22 +18,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from jdfd_lib.reporting import report
+from jdfd_lib.reporting import tables
 
 SEPARATE = ("(paper)", "(published)")  # the first such column gets a rule on its left
 RULE = "border-left: 2px solid #888"
 
 
 def _table2(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    return [("", report.wide(long, ["train"]))]
+    return [("", tables.wide(long, ["train"]))]
 
 
 def _table3(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    return [("", report.wide(long, ["train", "method"]))]
+    return [("", tables.wide(long, ["train", "method"]))]
 
 
 def _fig4(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    return [("", report.fig4_wide(long))]
+    return [("", tables.fig4_wide(long))]
 
 
 def _detectors(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -90,7 +90,7 @@ def styled(frame: pd.DataFrame, caption: str = "", uuid: str = "table") -> str:
     cell's own style.
     """
     style = (frame.style.set_uuid(uuid).hide(axis="index")
-             .format(precision=report.DECIMALS, na_rep="-"))
+             .format(precision=tables.DECIMALS, na_rep="-"))
     if caption:
         style = style.set_caption(html.escape(caption))
     page = style.to_html()

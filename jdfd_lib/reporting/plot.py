@@ -27,7 +27,7 @@ from jdfd_lib.datasets.registry import dataset_label, get_dataset, list_datasets
 from jdfd_lib.evaluation.results import read_roc  # noqa: E402
 from jdfd_lib.evaluation.stats import format_mean_std, seed_mean_std  # noqa: E402
 from jdfd_lib.reporting.paper_reference import DETECTOR_LABELS, TABLE2_DETECTOR  # noqa: E402
-from jdfd_lib.reporting.report import dataset_order  # noqa: E402
+from jdfd_lib.reporting.tables import dataset_order  # noqa: E402
 
 PANELS_PER_ROW = 3  # Fig. 3: the paper's three training sets side by side; more wrap
 FPR_GRID = np.linspace(0.0, 1.0, 201)  # common FPR points of the seed-averaged ROC (Fig. 3)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -28,37 +27,21 @@ from jdfd_lib.datasets.registry import dataset_label, ordered
 from jdfd_lib.evaluation import stats
 from jdfd_lib.evaluation.results import load_results
 from jdfd_lib.reporting import paper_reference as paper
+from jdfd_lib.reporting.tables import (
+    CSV_DECIMALS,
+    DECIMALS,
+    OURS,
+    dataset_order,
+    detector_runs,
+    fig4_wide,
+    per_seed,
+    unique_settings,
+    wide,
+)
 
 UNLABELED_RATIOS = (0.05, 0.10, 0.15)  # Fig. 4 (Sec. 4.4)
-DECIMALS = 1  # the paper prints AUC (%) with one decimal
-CSV_DECIMALS = 3  # numeric CSVs: enough to recompute, no float noise
-OURS = ["ours_mean", "ours_std", "ours_n"]  # frame AUC (%) over seeds, in every long table
 COMPARISON_COLUMNS = ["setting", "a", "b", "train", "test", "mean", "std", "n", "lo", "hi",
                       "p", "significant", "sentence"]
-
-
-def _label(key: str) -> str:
-    return dataset_label(key)
-
-
-def dataset_order(*keys: Iterable[str]) -> list[str]:
-    """Rows, columns, panels and curves: the paper's three datasets always, in its Table 2
-    order (FF++, UADFV, Celeb-DF), then each other dataset present in ``keys`` in registry
-    order (:func:`jdfd_lib.datasets.registry.ordered`)."""
-    return ordered(set(paper.TEST_SETS).union(*map(set, keys)), first=paper.TEST_SETS)
-
-
-def detector_runs(results: pd.DataFrame, variant: str) -> pd.DataFrame:
-    """Rows of ``results`` for one detector trained without unlabelled foreign data."""
-    sel = results[(results["variant"] == variant) & (results["unlabeled_ratio"] == 0)]
-    return _unique(sel, ["train_dataset", "test_dataset", "seed"])
-
-
-def _unique(sel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    dup = sel.duplicated(keys)
-    if dup.any():
-        raise ValueError(f"several results for one setting: {sel[dup]['run_name'].tolist()}")
-    return sel
 
 
 def _ratio_runs(results: pd.DataFrame, train: str,
@@ -68,7 +51,7 @@ def _ratio_runs(results: pd.DataFrame, train: str,
     sel = results[(results["variant"] == detector) & (results["train_dataset"] == train)]
     sel = sel[sel["unlabeled_ratio"].round(4).isin((0.0, *UNLABELED_RATIOS))]
     sel = sel.assign(unlabeled_ratio=sel["unlabeled_ratio"].round(4))
-    return _unique(sel, ["unlabeled_ratio", "test_dataset", "seed"])
+    return unique_settings(sel, ["unlabeled_ratio", "test_dataset", "seed"])
 
 
 def table2(results: pd.DataFrame, detector: str = paper.TABLE2_DETECTOR) -> pd.DataFrame:
@@ -140,41 +123,6 @@ def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def ours_text(table: pd.DataFrame) -> list[str | None]:
-    """The "mean ± std" strings of a long table's ``ours_*`` columns (None where missing)."""
-    return [stats.format_mean_std(m, s, DECIMALS) if n else None
-            for m, s, n in zip(table["ours_mean"], table["ours_std"], table["ours_n"],
-                               strict=True)]
-
-
-def wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
-    """The paper's layout: ours ("mean ± std" text) and the paper's numbers per test set."""
-    parts = []
-    rows = table[index].drop_duplicates()  # the long table's order (the paper's), not sorted
-    rows = pd.MultiIndex.from_frame(rows) if len(index) > 1 else pd.Index(rows[index[0]])
-    cells = table.assign(ours=ours_text(table), paper=table["paper_frame_auc"])
-    for source in ("ours", "paper"):
-        p = cells.set_index([*index, "test"])[source].unstack("test")
-        p = p.reindex(index=rows, columns=dataset_order(table["test"]))
-        p.columns = [f"{_label(c)} ({source})" for c in p.columns]
-        parts.append(p.astype(float) if source == "paper" else p)
-    out = pd.concat(parts, axis=1).reset_index()
-    if "train" in index:
-        out["train"] = out["train"].map(_label)
-    return out
-
-
-def fig4_wide(table: pd.DataFrame) -> pd.DataFrame:
-    """The Fig. 4 table as shown: one row per ratio, "mean ± std" per test set."""
-    cells = table.assign(ours=ours_text(table))
-    out = cells.pivot(index="unlabeled_ratio", columns="test_dataset", values="ours")
-    out = out.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
-    out = out.reindex(columns=[c for c in dataset_order(out.columns) if c in out.columns])
-    out.columns = [f"{_label(c)} (ours)" for c in out.columns]
-    out.index.name = "unlabelled foreign data (%)"
-    return out.reset_index()
-
-
 def seed_note(table: pd.DataFrame, results: pd.DataFrame) -> str:
     """How many training seeds each cell of a long table averages (from its ``ours_n``)."""
     n = table.loc[table["ours_n"] > 0, "ours_n"]
@@ -204,11 +152,6 @@ def write_paper_reference(out_dir: str | os.PathLike) -> None:
     _write_table(paper.table3_frame(), out / "table3", "Paper Table 3: AUC (%)", note)
     write_text(out / "fig4_statements.md", "## Paper Fig. 4, as stated in Sec. 4.4\n\n"
                + "".join(f"- {s}\n" for s in paper.FIG4_STATEMENTS) + f"\n{note}\n")
-
-
-def per_seed(sel: pd.DataFrame) -> dict[int, float]:
-    """seed -> frame AUC (%) of the rows of one setting (one row per seed)."""
-    return {int(k): 100.0 * float(v) for k, v in zip(sel["seed"], sel["frame_auc"], strict=True)}
 
 
 def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame:
@@ -246,7 +189,7 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
                       train_fig4, test, a, b))
     rows = [{"setting": setting, "a": a_name, "b": b_name, "train": train, "test": test,
              **stats.compare_seeds(per_seed(a), per_seed(b), a_name, b_name,
-                                   f"{_label(train)} -> {_label(test)}")}
+                                   f"{dataset_label(train)} -> {dataset_label(test)}")}
             for setting, a_name, b_name, train, test, a, b in pairs if len(a) and len(b)]
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
@@ -353,7 +296,7 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
     else:  # another dataset than the paper's (faces): its own study, no paper tables
         out.mkdir(parents=True, exist_ok=True)
         write_metrics_json(results, out)
-    from jdfd_lib.reporting import detector_comparison  # it imports this module
+    from jdfd_lib.reporting import detector_comparison  # the detector registry: torch
 
     trains = detector_comparison.compared_trains(results)
     if not paper_protocol and not trains:  # the study's own table, whichever detectors ran

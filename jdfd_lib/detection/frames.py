@@ -1,0 +1,200 @@
+"""Scoring one video's face crops, shared by ``detect`` (:mod:`jdfd_lib.detection.detect`), its
+many-video job (:mod:`jdfd_lib.detection.videos`) and the notebooks' browser
+(:mod:`jdfd_lib.experiments.browse`).
+
+- :func:`score_video`: the fake score ``softmax(logits)[:, 1]`` of each face, ``batch_size`` at a
+  time, with the same normalisation as ``evaluate`` (:mod:`jdfd_lib.evaluation.scoring`), and
+  the video score by one of :data:`AGGREGATIONS` (:func:`aggregate_scores`);
+- :func:`model_views`: what a detector shows of the crops (reconstruction and its error,
+  interpretation maps), through the detector contract only;
+- :func:`extraction_config`: the pre-processing of a checkpoint's profile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from jdfd_lib.core.errors import UserError, option, require_positive
+from jdfd_lib.detectors.base import Detector
+from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
+from jdfd_lib.evaluation.scoring import (
+    ScoreSettings,
+    forward_batch,
+    input_spec,
+    score_batches,
+    to_tensor,
+)
+from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, FaceCrop
+
+
+class Aggregation(NamedTuple):
+    """How the frame scores (N,) of a video, N >= 1, become one video score."""
+
+    fn: Callable[[np.ndarray, float], float]  # (scores, threshold) -> video score
+    description: str
+
+
+AGGREGATIONS: dict[str, Aggregation] = {
+    "mean": Aggregation(lambda s, t: float(np.mean(s)), "mean frame score (default)"),
+    "median": Aggregation(lambda s, t: float(np.median(s)),
+                          "median frame score (robust to a few outlier frames)"),
+    "max": Aggregation(lambda s, t: float(np.max(s)),
+                       "highest frame score (fake if any one frame looks fake)"),
+    "vote": Aggregation(lambda s, t: float(np.mean(s >= t)),
+                        "fraction of frames scored at or above the threshold"),
+}
+
+
+def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
+                   **counts: int | None) -> None:
+    """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), or a
+    count (``frames=...``) that is neither None nor positive. Cheap: call it first."""
+    for name, value in counts.items():
+        require_positive(value, name, "--" + name.replace("_", "-"))
+    if aggregate not in AGGREGATIONS:
+        raise UserError(f"{option('aggregate', '--aggregate')} must be one of "
+                        f"{', '.join(AGGREGATIONS)}, got {aggregate!r}")
+    if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
+        raise UserError(f"{option('threshold', '--threshold')} must be between 0 and 1 "
+                        f"(exclusive), got {threshold!r}")
+
+
+def aggregate_scores(scores: Sequence[float], aggregate: str = "mean",
+                     threshold: float = DECISION_THRESHOLD) -> tuple[float, str | None]:
+    """A video's score and verdict from its frame scores.
+
+    Returns:
+        (score, "fake" if score >= threshold else "real"); (NaN, None) without scores.
+    """
+    check_settings(aggregate, threshold)
+    scores = np.asarray(scores, dtype=np.float64)  # (N,)
+    if scores.size == 0:
+        return float("nan"), None
+    score = AGGREGATIONS[aggregate].fn(scores, threshold)
+    return score, "fake" if score >= threshold else "real"
+
+
+def _batches(images: list[np.ndarray], model: Detector, batch_size: int):
+    """Yield normalised input batches (B, 3, h, w) of RGB uint8 images, in order."""
+    for i in range(0, len(images), batch_size):
+        yield torch.stack([to_tensor(img, model) for img in images[i:i + batch_size]])
+
+
+def reconstruct(model: Detector, images_uint8_rgb: list[np.ndarray],
+                batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The autoencoder's reconstructions of face crops and their per-pixel error.
+
+    Runs on the model's current device, in eval mode, without autocast.
+
+    Args:
+        model: a detector that reconstructs (``reconstructs``, e.g. JDFD).
+        images_uint8_rgb: crops (H, W, 3) RGB uint8; resized to the model's input if needed.
+        batch_size: crops per forward pass.
+
+    Returns:
+        ``recon_uint8`` (N, h, w, 3): reconstructions de-normalised back to RGB uint8;
+        ``error_map`` (N, h, w) float32: squared error averaged over channels, in the
+        normalised space (its mean over pixels is the ``recon_error`` of ``evaluate``).
+
+    Raises:
+        ValueError: the model has no decoder, or no images were given.
+    """
+    if not model.reconstructs:
+        raise ValueError(f"detector {model.name!r} has no decoder: nothing to reconstruct")
+    if len(images_uint8_rgb) == 0:
+        raise ValueError("no images to reconstruct")
+    settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
+    _, mean, std = input_spec(model)
+    was_training = model.training
+    model.eval()
+    recons, errors = [], []
+    for x in _batches(list(images_uint8_rgb), model, batch_size):
+        out = forward_batch(model, x, settings)
+        r = out["recon"].cpu()  # (B, 3, h, w) normalised
+        errors.append((r - x).square().mean(dim=1).numpy())  # (B, h, w)
+        rgb = r.permute(0, 2, 3, 1).numpy() * std + mean  # (B, h, w, 3) in [0, 1] nominally
+        recons.append(np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8))
+    model.train(was_training)
+    return np.concatenate(recons), np.concatenate(errors).astype(np.float32)
+
+
+def interpretations(model: Detector, images_uint8_rgb: list[np.ndarray],
+                    batch_size: int = 8) -> np.ndarray | None:
+    """Where the detector looked: its ``interpretation`` output (LAE: the fake half's
+    activation map, in [0, 1]) for each crop, or None for a detector without one.
+
+    Returns:
+        (N, h, w) float32 maps at the model's input size, or None.
+    """
+    if len(images_uint8_rgb) == 0:
+        raise ValueError("no images to interpret")
+    settings = ScoreSettings(device=next(model.parameters()).device, batch_size=batch_size)
+    was_training = model.training
+    model.eval()
+    maps = []
+    try:
+        for x in _batches(list(images_uint8_rgb), model, batch_size):
+            out = forward_batch(model, x, settings)
+            if out["interpretation"] is None:
+                return None
+            maps.append(out["interpretation"].float().cpu()[:, 0].numpy())  # (B, h, w)
+    finally:
+        model.train(was_training)
+    return np.concatenate(maps).astype(np.float32)
+
+
+def extraction_config(profile: str, frames: int | None = None, crop_size: int | None = None,
+                      predictor: str | os.PathLike | None = None) -> ExtractConfig:
+    """The extraction settings of ``profile`` with optional overrides.
+
+    Raises:
+        ValueError: no extraction profile of that name.
+    """
+    if profile not in EXTRACT_PROFILES:
+        raise ValueError(f"no extraction profile {profile!r}; expected one of "
+                         f"{list(EXTRACT_PROFILES)} (pass crop_size and frames explicitly)")
+    overrides = {"frames_per_video": frames, "image_size": crop_size,
+                 "predictor_path": None if predictor is None else str(predictor)}
+    return replace(EXTRACT_PROFILES[profile],
+                   **{k: v for k, v in overrides.items() if v is not None}, workers=1)
+
+
+def score_video(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
+                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
+                ) -> tuple[pd.DataFrame, float, str | None]:
+    """Score the faces of one video, ``settings.batch_size`` at a time, and aggregate them.
+
+    Returns:
+        The frame table (frame, score and, with a decoder, recon_error; float32 as the model
+        computes them), the video score (NaN without faces) and the verdict ("fake", "real";
+        None without faces).
+    """
+    images = [c.image for c in crops]
+    table = score_batches(model, _batches(images, model, settings.batch_size), settings)
+    table = table.astype(np.float32)  # (N, 1 or 2) even when N == 0
+    table.insert(0, "frame", [c.frame for c in crops])
+    score, verdict = aggregate_scores(table["score"].to_numpy(), aggregate, threshold)
+    return table, score, verdict
+
+
+def model_views(model: Detector, images: list[np.ndarray]
+                ) -> list[tuple[str, list[np.ndarray], str | None]]:
+    """What a detector shows of face crops, as rows of :func:`jdfd_lib.reporting.plot.face_rows`
+    (name, images, colour map or None for RGB): ``reconstruction`` and ``error`` when it
+    reconstructs (JDFD, LAE), ``interpretation`` when its forward output has one (LAE: where
+    its fake decision rests, in [0, 1]); none for a plain classifier."""
+    rows = []
+    if model.reconstructs:
+        recon, err = reconstruct(model, images)
+        rows += [("reconstruction", list(recon), None), ("error", list(err), "magma")]
+    maps = interpretations(model, images)
+    if maps is not None:
+        rows.append(("interpretation", list(maps), "inferno"))
+    return rows

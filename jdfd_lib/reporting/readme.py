@@ -1,16 +1,16 @@
 """The README's results sections, rewritten from the written result files (``report --readme``).
 
 Between two markers the README holds the demo's Tables 2-3, the Fig. 4 table, the comparison
-sentences, the detector comparison (notebook 06), the figures and the stage times of the run
-that wrote them; between two others, the real-faces study's tables (notebook 08).
-:func:`sync_readme` replaces a profile's section and nothing else, so the numbers in the
-README are always the committed ones.
+sentences, the detector comparison (notebook 06) and the figures of the run that wrote them
+(nothing that differs between machines: stage times stay in its run record); between two
+others, the real-faces study's tables (notebook 08). :func:`sync_readme` replaces a profile's
+section and nothing else, so the numbers in the README are always the committed ones.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from jdfd_lib.core.paths import portable
@@ -39,32 +39,43 @@ def markers(profile: str = "demo") -> tuple[str, str]:
 README_BEGIN, README_END = markers("demo")
 
 
-def readme_block(results_dir: str | os.PathLike, profile: str = "demo") -> str:
+def _read_file(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+def readme_block(results_dir: str | os.PathLike, profile: str = "demo",
+                 read: Callable[[Path], str | None] = _read_file) -> str:
     """The README's results section of ``profile`` (:data:`BLOCKS`): the written tables, the
-    comparison sentences and the figures, and the stage timings of its run record, between
-    the profile's markers."""
+    comparison sentences and the figures, between the profile's markers. Nothing in it
+    differs from one machine to the next: the stage times stay in the run record.
+
+    Args:
+        results_dir: ``results/<profile>``.
+        profile: a key of :data:`BLOCKS`.
+        read: a file's text, or None where it is absent (default: from disk; a test may read
+            the committed versions instead).
+    """
     out = Path(results_dir)
     sections, optional, figures_of = BLOCKS[profile]
     begin, end = markers(profile)
     parts = [begin]
     for name in sections:
-        md = out / f"{name}.md"
-        if name in optional and not md.is_file():
+        text = read(out / f"{name}.md")
+        if text is None and name in optional:
             continue  # e.g. results written before the related detectors were trained
-        text = md.read_text().strip().replace("## ", "#### ", 1)
+        if text is None:
+            raise FileNotFoundError(f"{out / name}.md: expected the report's {name} table "
+                                    f"(python -m jdfd_lib report --out {portable(out)})")
+        text = text.strip().replace("## ", "#### ", 1)
         parts.append(text.replace("\n### ", "\n##### "))  # per-training-set sub-tables
     rel = portable(out)  # links relative to the project root, where the README is
     figures = [f"![{title}]({rel}/{name})" for title, name in figures_of
                if (out / name).is_file()]
     if figures:
         parts.append("\n".join(figures))
-    record = out / "run_record.json"
-    if record.is_file():
-        stages = json.loads(record.read_text()).get("stages", {})
-        rows = " | ".join(f"{k} {v['seconds']:.0f} s" for k, v in sorted(stages.items()))
-        total = sum(v["seconds"] for v in stages.values())
-        parts.append(f"Stage times of the run that wrote these files (`{rel}/run_record.json`): "
-                     f"{rows}; total {total / 60:.1f} min.")
+    if read(out / "run_record.json") is not None:
+        parts.append(f"How long each stage of the run that wrote these files took, on its "
+                     f"machine: `{rel}/run_record.json`.")
     parts.append(end)
     return "\n\n".join(parts) + "\n"
 

@@ -3,7 +3,8 @@
 For every video the dataset's registered reader lists
 (:func:`jdfd_lib.datasets.registry.list_videos`), N evenly spaced frames (paper: 300) are
 decoded, the largest Dlib face aligned and cropped (paper: 299x299), and written to
-``out/crops/{method}/{video}/{frame:06d}.png``, with the fake's manipulation mask warped like
+``out/crops/{method}/{video}/{frame:06d}.png`` (or ``.webp``, lossless; ``.jpg``:
+``ExtractConfig.image_format``), with the fake's manipulation mask warped like
 it, ``{frame:06d}_mask.png``, where one applies (``ExtractConfig.masks``,
 :mod:`jdfd_lib.faces.masks`). A still image is a video of one frame; one
 its reader marks ``aligned`` (a face crop already) is only resized, without detection
@@ -52,6 +53,7 @@ from jdfd_lib.datasets.records import VideoRecord
 from jdfd_lib.datasets.registry import get_dataset, list_datasets, list_videos
 from jdfd_lib.faces import masks as M
 from jdfd_lib.faces.crops import (
+    CROP_FORMATS,
     EXTRACT_PROFILES,
     ExtractConfig,
     FaceCrop,
@@ -101,8 +103,7 @@ def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
 
 
 def _write_crop(path: Path, image, cfg: ExtractConfig) -> None:
-    params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality] if cfg.image_format == "jpg" else []
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), cfg.write_params()):
         raise OSError(f"{path}: could not write the crop")
 
 
@@ -325,7 +326,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(paper: 299)")
     parser.add_argument("--workers", type=positive_int, help="parallel processes")
     parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")
-    parser.add_argument("--image-format", choices=["png", "jpg"])
+    parser.add_argument("--image-format", choices=list(CROP_FORMATS),
+                        help="crop files: png (default), webp (lossless) or jpg (lossy)")
     parser.add_argument("--masks", choices=M.MASK_MODES,
                         help="manipulation masks of fake crops: none, official (default: the "
                              "dataset's mask videos, e.g. FF++'s), derived (from the pristine "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
@@ -26,10 +27,9 @@ from jdfd_lib.faces.masks import DEFAULT_MASK_THRESHOLD, MASK_MODES, MaskMaker
 from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
-# Crop file formats (``ExtractConfig.image_format``): png and webp are lossless (WebP written
-# with quality above 100, OpenCV's lossless mode); jpg is lossy.
+# Crop file formats (``ExtractConfig.image_format``): png and webp are lossless, jpg is lossy.
 CROP_FORMATS = ("png", "webp", "jpg")
-WEBP_LOSSLESS = 101  # cv2.IMWRITE_WEBP_QUALITY above 100 selects lossless WebP
+WEBP_METHOD = 0  # libwebp's effort for lossless crops: 0 (fastest) .. 6 (smallest files)
 
 
 @dataclass
@@ -98,14 +98,22 @@ class ExtractConfig:
         d["predictor_path"] = Path(self.predictor_path or default_predictor_path()).name
         return d
 
-    def write_params(self) -> list[int]:
-        """``cv2.imwrite`` parameters of a crop in :attr:`image_format`: JPEG at
-        :attr:`jpeg_quality`, WebP lossless, PNG at OpenCV's default compression."""
-        if self.image_format == "jpg":
-            return [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
+    def write_crop(self, path: str | os.PathLike, image: np.ndarray) -> None:
+        """Write an (S, S, 3) RGB crop to ``path`` in :attr:`image_format`: PNG at OpenCV's
+        default compression, lossless WebP at libwebp effort :data:`WEBP_METHOD` (Pillow:
+        OpenCV's lossless WebP has no effort setting and takes its slow default), or JPEG at
+        :attr:`jpeg_quality`.
+
+        Raises:
+            OSError: the file could not be written.
+        """
         if self.image_format == "webp":
-            return [cv2.IMWRITE_WEBP_QUALITY, WEBP_LOSSLESS]
-        return []
+            Image.fromarray(image).save(path, "WEBP", lossless=True, method=WEBP_METHOD,
+                                        quality=0)
+            return
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality] if self.image_format == "jpg" else []
+        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+            raise OSError(f"{path}: could not write the crop")
 
     def make_aligner(self) -> FaceAligner:
         """A :class:`FaceAligner` with these settings (loads the dlib models)."""

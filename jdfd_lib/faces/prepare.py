@@ -103,8 +103,7 @@ def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
 
 
 def _write_crop(path: Path, image, cfg: ExtractConfig) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), cfg.write_params()):
-        raise OSError(f"{path}: could not write the crop")
+    cfg.write_crop(path, image)
 
 
 def _crop_damage(meta: dict, crops: Path, verify: bool, size: int) -> str | None:

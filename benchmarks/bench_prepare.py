@@ -18,7 +18,7 @@ and OpenCV's (its default effort), each checked to decode to the very pixels.
 Finally the core-hours and gigabytes of preparing FF++, Celeb-DF v2 and UADFV (300 frames a
 video) are projected for each format, under the frame-size assumptions of :data:`DATASETS`.
 
-    .venv/bin/python benchmarks/bench_prepare.py --real-crops DATA/dfdc_faces   # ~10 min
+    .venv/bin/python benchmarks/bench_prepare.py --real-crops DATA/dfdc_faces   # ~20 min
     .venv/bin/python benchmarks/bench_prepare.py --quick --results-dir /tmp/r   # seconds
 """
 
@@ -297,7 +297,7 @@ def run(work: Path, quick: bool, real_crops: Path | None, n_sample: int) -> dict
     return res
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one 480p clip, 6 frames (smoke)")
     parser.add_argument("--work", type=Path, help="keep clips and crops here (default: temp)")
@@ -305,7 +305,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="crops in the format comparison")
     parser.add_argument("--results-dir", type=Path,
                         default=Path(__file__).resolve().parent / "results")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)

@@ -183,3 +183,39 @@ def test_tracking_finds_the_same_faces(uadfv: Path) -> None:
     assert [c.frame for c in tracked] == [c.frame for c in full] == list(range(10))
     for a, b in zip(tracked, full, strict=True):
         assert np.abs(np.array(a.box) - np.array(b.box)).max() <= 0.2 * (b.box[2] - b.box[0])
+
+
+# --- crop file formats ---
+
+def test_webp_crops_are_lossless(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    face = cv2.resize(face_frames(1)[0], (299, 299))
+    for i, image in enumerate([face, rng.integers(0, 256, (299, 299, 3), dtype=np.uint8)]):
+        path = tmp_path / f"{i}.webp"
+        extract._write_crop(path, image, replace(CFG, image_format="webp"))
+        assert np.array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), image)
+
+
+def test_prepare_writes_webp_crops_the_loader_reads(uadfv: Path, tmp_path: Path) -> None:
+    from jdfd_lib.training.data import CropDataset, load_split
+
+    prepare("uadfv", uadfv, tmp_path / "png", CFG)
+    summary = prepare("uadfv", uadfv, tmp_path / "webp", replace(CFG, image_format="webp"))
+    assert (summary["done"], summary["failed"], summary["faces_found"]) == (6, 0, 18)
+    png, webp = read_index(tmp_path / "png"), read_index(tmp_path / "webp")
+    assert webp["path"].str.endswith(".webp").all() and len(webp) == len(png) == 18
+    for a, b in zip(png["abs_path"], webp["abs_path"], strict=True):
+        assert np.array_equal(cv2.imread(a), cv2.imread(b))  # the same pixels as the PNGs
+    rows = load_split(tmp_path / "webp", "train", "uadfv")
+    x, y, labelled = CropDataset(rows, 32, (0.5,) * 3, (0.5,) * 3)[0]
+    assert x.shape == (3, 32, 32) and y in (0, 1) and labelled is True
+    assert prepare("uadfv", uadfv, tmp_path / "webp", replace(CFG, image_format="webp"),
+                   verify=True)["skipped"] == 6  # every crop decodes
+
+
+def test_unknown_crop_format_is_refused() -> None:
+    from jdfd_lib.core.errors import UserError
+
+    with pytest.raises(UserError, match=r"image_format must be one of 'png', 'webp', 'jpg', "
+                                        r"got 'tiff'$"):
+        ExtractConfig(image_format="tiff")

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
@@ -25,6 +27,9 @@ from jdfd_lib.faces.masks import DEFAULT_MASK_THRESHOLD, MASK_MODES, MaskMaker
 from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
+# Crop file formats (``ExtractConfig.image_format``): png and webp are lossless, jpg is lossy.
+CROP_FORMATS = ("png", "webp", "jpg")
+WEBP_METHOD = 0  # libwebp's effort for lossless crops: 0 (fastest) .. 6 (smallest files)
 
 
 @dataclass
@@ -41,7 +46,10 @@ class ExtractConfig:
         upsample: dlib upsampling steps of that first detection.
         fallback_upsample: upsampling of the full-resolution retry when the first finds none.
         predictor_path: 68-point dlib model (None: the one of ``face_recognition_models``).
-        image_format: "png" (lossless, default) or "jpg".
+        image_format: file format of the crops: "png" (lossless, default), "webp" (lossless
+            WebP: the very pixels written; :data:`CROP_FORMATS`) or "jpg" (lossy:
+            recompressing a crop changes the very artifacts detectors learn; not for the
+            paper profile).
         jpeg_quality: JPEG quality when ``image_format == "jpg"``.
         track_expand: within a video, search first around the last face box grown by this
             fraction of its width per side (None: search whole frames only).
@@ -90,6 +98,23 @@ class ExtractConfig:
         d["predictor_path"] = Path(self.predictor_path or default_predictor_path()).name
         return d
 
+    def write_crop(self, path: str | os.PathLike, image: np.ndarray) -> None:
+        """Write an (S, S, 3) RGB crop to ``path`` in :attr:`image_format`: PNG at OpenCV's
+        default compression, lossless WebP at libwebp effort :data:`WEBP_METHOD` (Pillow:
+        OpenCV's lossless WebP has no effort setting and takes its slow default), or JPEG at
+        :attr:`jpeg_quality`.
+
+        Raises:
+            OSError: the file could not be written.
+        """
+        if self.image_format == "webp":
+            Image.fromarray(image).save(path, "WEBP", lossless=True, method=WEBP_METHOD,
+                                        quality=0)
+            return
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality] if self.image_format == "jpg" else []
+        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+            raise OSError(f"{path}: could not write the crop")
+
     def make_aligner(self) -> FaceAligner:
         """A :class:`FaceAligner` with these settings (loads the dlib models)."""
         return FaceAligner(self.image_size, self.margin, self.detect_max_side, self.upsample,
@@ -127,7 +152,8 @@ _FIELD_CHECKS = [
     ("frames_per_video", "--frames", "a positive integer", lambda v: _is_int(v, 1)),
     ("image_size", "--size", "an integer >= 8 (pixels)", lambda v: _is_int(v, 8)),
     ("workers", "--workers", "a positive integer", lambda v: _is_int(v, 1)),
-    ("image_format", "--image-format", "'png' or 'jpg'", lambda v: v in ("png", "jpg")),
+    ("image_format", "--image-format", f"one of {', '.join(map(repr, CROP_FORMATS))}",
+     lambda v: v in CROP_FORMATS),
     ("margin", "", "a number >= 0", lambda v: _is_number(v, 0)),
     ("detect_max_side", "", "None or a positive integer",
      lambda v: v is None or _is_int(v, 1)),

@@ -3,7 +3,8 @@
 For every video the dataset's registered reader lists
 (:func:`jdfd_lib.datasets.registry.list_videos`), N evenly spaced frames (paper: 300) are
 decoded, the largest Dlib face aligned and cropped (paper: 299x299), and written to
-``out/crops/{method}/{video}/{frame:06d}.png``, with the fake's manipulation mask warped like
+``out/crops/{method}/{video}/{frame:06d}.png`` (or ``.webp``, lossless; ``.jpg``:
+``ExtractConfig.image_format``), with the fake's manipulation mask warped like
 it, ``{frame:06d}_mask.png``, where one applies (``ExtractConfig.masks``,
 :mod:`jdfd_lib.faces.masks`). A still image is a video of one frame; one
 its reader marks ``aligned`` (a face crop already) is only resized, without detection
@@ -101,9 +102,7 @@ def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
 
 
 def _write_crop(path: Path, image, cfg: ExtractConfig) -> None:
-    params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality] if cfg.image_format == "jpg" else []
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
-        raise OSError(f"{path}: could not write the crop")
+    cfg.write_crop(path, image)
 
 
 def _crop_damage(meta: dict, crops: Path, verify: bool, size: int) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from jdfd_lib.core.errors import UserError, positive_int
 from jdfd_lib.datasets.registry import get_dataset, list_datasets
 from jdfd_lib.faces import masks as M
-from jdfd_lib.faces.crops import EXTRACT_PROFILES
+from jdfd_lib.faces.crops import CROP_FORMATS, EXTRACT_PROFILES
 from jdfd_lib.faces.prepare import prepare
 from jdfd_lib.faces.prepare_summary import (
     NoFaceError,
@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(paper: 299)")
     parser.add_argument("--workers", type=positive_int, help="parallel processes")
     parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")
-    parser.add_argument("--image-format", choices=["png", "jpg"])
+    parser.add_argument("--image-format", choices=list(CROP_FORMATS),
+                        help="crop files: png (default), webp (lossless) or jpg (lossy)")
     parser.add_argument("--masks", choices=M.MASK_MODES,
                         help="manipulation masks of fake crops: none, official (default: the "
                              "dataset's mask videos, e.g. FF++'s), derived (from the pristine "

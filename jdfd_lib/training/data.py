@@ -44,8 +44,8 @@ def read_crop(path: str | os.PathLike) -> np.ndarray:
                                 f"{repair_hint(path, verify=False)}")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:  # --verify: prepare decodes every crop and redoes the broken videos
-        raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG); "
-                         f"{repair_hint(path, verify=True)}")
+        raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG, WebP "
+                         f"or JPEG); {repair_hint(path, verify=True)}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

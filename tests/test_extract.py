@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import pytest
 
+from jdfd_lib.core.errors import UserError
 from jdfd_lib.faces import prepare as extract
 from jdfd_lib.faces import prepare_cli
 from jdfd_lib.faces.align import PREDICTOR_FILE
@@ -67,6 +68,7 @@ def copy_layout(src: Path, dst: Path) -> Path:
 def test_paper_profile_values() -> None:
     paper = EXTRACT_PROFILES["paper"]
     assert paper.frames_per_video == 300 and paper.image_size == 299
+    assert paper.image_format == "webp"  # lossless, chosen by measurement (BENCHMARKS.md)
     assert Path(paper.fingerprint()["predictor_path"]).name == PREDICTOR_FILE
 
 
@@ -219,3 +221,16 @@ def test_unknown_crop_format_is_refused() -> None:
     with pytest.raises(UserError, match=r"image_format must be one of 'png', 'webp', 'jpg', "
                                         r"got 'tiff'$"):
         ExtractConfig(image_format="tiff")
+
+
+def test_the_paper_profiles_refuse_lossy_crops(uadfv: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    prepare_cli.add_arguments(parser)
+    for profile in ("paper", "faces_paper"):
+        args = parser.parse_args(["--dataset", "uadfv", "--root", str(uadfv), "--out",
+                                  str(tmp_path / "o"), "--profile", profile, "--image-format",
+                                  "jpg"])
+        with pytest.raises(UserError, match=f"--image-format jpg is lossy, and --profile "
+                                            f"{profile} keeps the very pixels"):
+            prepare_cli.run(args)
+    assert not (tmp_path / "o").exists()

@@ -43,8 +43,8 @@ from jdfd_lib.training.data import load_split, read_crop
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = ExtractConfig(frames_per_video=2, image_size=64)
-# how the CLI spells CFG: the profile needing the fewest flags (paper: 300 frames, 299 px)
-CFG_FLAGS = ["--profile", "paper", "--frames", "2", "--size", "64"]
+# how the CLI spells CFG: the profile needing the fewest flags (demo: PNG crops, as CFG)
+CFG_FLAGS = ["--profile", "demo", "--frames", "2", "--size", "64"]
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess:
@@ -287,7 +287,7 @@ def test_interrupted_reextraction_leaves_no_index(demo_root: Path, tmp_path: Pat
     assert not (out / "index.csv").exists()  # ... but no index lists them
     expected = f"{out}: prepare did not finish here (or is still running); run it again: " \
                f"python -m jdfd_lib prepare --dataset uadfv --root {root} --out {out} " \
-               f"--profile paper --frames 2 --size 48"
+               f"--profile demo --frames 2 --size 48"
     with pytest.raises(FileNotFoundError) as err:
         read_index(out)
     assert str(err.value) == expected

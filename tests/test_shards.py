@@ -130,7 +130,7 @@ def test_shard_and_merge_exclude_each_other(uadfv: Path, tmp_path: Path) -> None
 def test_the_command_line_runs_shards_then_merges(uadfv: Path, plain: Path, tmp_path: Path,
                                                   capsys) -> None:
     base = ["prepare", "--dataset", "uadfv", "--root", str(uadfv), "--out",
-            str(tmp_path / "faces"), "--frames", "3", "--size", "48"]
+            str(tmp_path / "faces"), "--frames", "3", "--size", "48", "--image-format", "png"]
     for i in range(3):
         assert cli.main([*base, "--shard", f"{i}/3"]) == 0
         assert f"shard {i}/3 finished" in capsys.readouterr().out

@@ -46,10 +46,10 @@ class ExtractConfig:
         upsample: dlib upsampling steps of that first detection.
         fallback_upsample: upsampling of the full-resolution retry when the first finds none.
         predictor_path: 68-point dlib model (None: the one of ``face_recognition_models``).
-        image_format: file format of the crops: "png" (lossless, default), "webp" (lossless
-            WebP: the very pixels written; :data:`CROP_FORMATS`) or "jpg" (lossy:
-            recompressing a crop changes the very artifacts detectors learn; not for the
-            paper profile).
+        image_format: file format of the crops: "png" (lossless, default; the demo's),
+            "webp" (lossless WebP: the very pixels written, a third smaller; the paper
+            profiles'; :data:`CROP_FORMATS`) or "jpg" (lossy: recompressing a crop changes
+            the very artifacts detectors learn; refused for the paper profiles).
         jpeg_quality: JPEG quality when ``image_format == "jpg"``.
         track_expand: within a video, search first around the last face box grown by this
             fraction of its width per side (None: search whole frames only).
@@ -169,13 +169,15 @@ _FIELD_CHECKS = [
 
 
 EXTRACT_PROFILES: dict[str, ExtractConfig] = {
-    "paper": ExtractConfig(frames_per_video=300, image_size=299),
+    # lossless WebP: the PNG's very pixels in a third fewer bytes, decoded faster
+    # (BENCHMARKS.md, "Preparing at the paper's settings"); never a lossy format here
+    "paper": ExtractConfig(frames_per_video=300, image_size=299, image_format="webp"),
     "demo": ExtractConfig(frames_per_video=4, image_size=128),  # 8-frame clips: 4 suffice
     # DFDC face crops (one 224 px face per video, already aligned): resized to 128 px, room
     # for every input size the faces profile tries (BENCHMARKS.md, real faces)
     "faces": ExtractConfig(frames_per_video=1, image_size=128),
     # the same crops at the paper's 299 px, for the paper's recipe on a GPU
-    "faces_paper": ExtractConfig(frames_per_video=1, image_size=299),
+    "faces_paper": ExtractConfig(frames_per_video=1, image_size=299, image_format="webp"),
 }
 
 

@@ -26,6 +26,7 @@ from jdfd_lib.faces.prepare_summary import (
 )
 from jdfd_lib.faces.shards import parse_shard
 
+LOSSLESS_PROFILES = ("paper", "faces_paper")  # their crops are never recompressed lossily
 DEFAULT_SHARDS = 64  # with --dask: several shards per worker even on a large cluster
 
 
@@ -124,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
                                    "mask_threshold": args.mask_threshold}.items()
                  if v is not None}
     cfg = replace(EXTRACT_PROFILES[args.profile], **overrides)
+    if args.profile in LOSSLESS_PROFILES and cfg.image_format == "jpg":
+        raise UserError(f"--image-format jpg is lossy, and --profile {args.profile} keeps the "
+                        f"very pixels the detectors learn from: use webp (its default) or png")
     options = {**reader_options(args), "allow_missing": args.allow_missing}
     try:
         if args.dask is not None:

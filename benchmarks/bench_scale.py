@@ -256,7 +256,7 @@ def main() -> None:
               for w in (0, 2, 8)]
     steps += [("score + bootstrap", "score", {"frames": frames}),
               ("report", "report", {"frames": frames})]
-    results = {}
+    results, load = {}, [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         for name, stage, kw in steps:
             start = time.perf_counter()
@@ -265,7 +265,8 @@ def main() -> None:
             print(f"{name} ({results[name]['stage_s']:.0f} s): {json.dumps(figures)}",
                   flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"quick": args.quick, "stages": results}, indent=1)
+        args.json.write_text(json.dumps({"quick": args.quick, "loadavg_at_start": load,
+                                         "stages": results}, indent=1)
                              + "\n")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -143,6 +144,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads), image {args.image_size}, project workers "
           f"{workers}, amp {cfg.amp and device.type == 'cuda'}")
     figures = {"device": str(device), "threads": torch.get_num_threads(),
+               "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
                "image_size": args.image_size, "batch": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for bs in args.batch_sizes:

@@ -30,19 +30,31 @@ LAE's and Exposing's are not measured: their rows are estimates). On the GPU mac
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 
 from jdfd_lib.core.config import get_profile
 from jdfd_lib.reporting.paper_reference import TABLE1
 
+
+def _bench_prepare():
+    """benchmarks/bench_prepare.py as a module: its datasets' assumptions and format keys."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_prepare", Path(__file__).resolve().parent / "bench_prepare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 TRAIN_SETS = ("ffpp", "uadfv", "celebdf")
 SEEDS = 3
 FIG4_RATIOS = (0.05, 0.10, 0.15)
 PAPER_FRAMES = 300
-# Mean frames in a video, read to the last sampled frame whatever --frames is (decoding cost):
-# FF++ 509,914 frames in its 1,000 originals (Rossler et al. 2019); Celeb-DF v2 about 13 s at
-# 30 fps (Li et al. 2020); UADFV 32,752 frames in 98 videos (Li, Chang, Lyu 2018).
+# Mean frames in a video, read to the last sampled frame whatever --frames is (decoding cost).
+# Assumptions, approximately as the datasets' papers describe them (not checked against the
+# files): FF++ ~510 (about 510k frames in 1,000 originals), Celeb-DF v2 ~390 (about 13 s at
+# 30 fps), UADFV ~334 (about 11 s at 30 fps).
 VIDEO_FRAMES = {"FF++ c23": 510, "Celeb-DF v2": 390, "UADFV": 334}
 STUDIES = {"Tables 2-3": 18, "Fig. 4": 9, "detector comparison": 18}
 
@@ -68,12 +80,13 @@ def run_images(train_set: str, ratio: float, frames: int) -> dict[str, float]:
 
 def prepare_rates(bench: dict, fmt: str) -> dict[str, dict[str, float]]:
     """Per frame size: CPU s per decoded frame, per face (detect + align + encode), bytes."""
+    key = _bench_prepare().PREPARED[fmt]  # the format's row in the comparison
     rates = {}
     for res, d in bench["per_resolution"].items():
         split, run = d["cpu_split"], d["runs"][fmt]
         clip_frames = bench["frames"]  # the clip holds as many frames as are sampled
         faces = run["faces"] / run["videos"]
-        encode = bench["formats"]["by_format"][bench["prepared_formats"][fmt]]["encode_ms"] / 1e3
+        encode = bench["formats"]["by_format"][key]["encode_ms"] / 1e3
         rates[res] = {"decode_s": split["decode_s"] / clip_frames,
                       "face_s": split["detect_align_s"] / faces + encode,
                       "bytes": run["bytes_per_crop"]}
@@ -165,7 +178,7 @@ def rates_of(cpu: dict, gpu: dict) -> dict[str, dict[str, float]]:
 def table(args: argparse.Namespace, frames: int) -> tuple[list[str], dict[str, float]]:
     """The stage table at ``frames`` a video, and its totals (hours, GB)."""
     bench = json.loads(args.prepare.read_text())
-    prep = prepare_cost(prepare_rates(bench, args.format), bench["datasets"], frames)
+    prep = prepare_cost(prepare_rates(bench, args.format), _bench_prepare().DATASETS, frames)
     rates = rates_of(json.loads(args.cpu_train.read_text()), json.loads(args.gpu.read_text()))
     cpu, gpu = (training_cost(frames, rates[d]) for d in ("cpu", "gpu"))
     report_s = json.loads(args.scale.read_text())["stages"]["report"]["report_s"]
@@ -174,7 +187,7 @@ def table(args: argparse.Namespace, frames: int) -> tuple[list[str], dict[str, f
     totals = {"cpu_h": 0.0, "gpu_h": 0.0, "gb": 0.0}
     for name, p in prep.items():
         rows.append(f"| prepare {name} | {p['videos']:,} videos, {p['crops'] / 1e6:.2f} M crops,"
-                    f" {p['gb']:.0f} GB | {p['core_h'] / 2:,.0f} | {p['core_h'] / cores:,.1f} |")
+                    f" {p['gb']:.0f} GB | {p['core_h'] / 2:,.1f} | {p['core_h'] / cores:,.1f} |")
         totals["cpu_h"] += p["core_h"] / 2
         totals["gpu_h"] += p["core_h"] / cores
         totals["gb"] += p["gb"]
@@ -204,8 +217,12 @@ def main() -> None:
     parser.add_argument("--gpu-machine-cores", type=int, default=16)
     args = parser.parse_args()
     rows, _ = table(args, args.frames[0])
+    core_h = sum(p["core_h"] for p in prepare_cost(prepare_rates(
+        json.loads(args.prepare.read_text()), args.format), _bench_prepare().DATASETS,
+        args.frames[0]).values())
     print(f"The paper profile at {args.frames[0]} frames a video ({args.format} crops; "
-          f"{get_profile('paper').epochs} epochs a training):\n")
+          f"{get_profile('paper').epochs} epochs a training); preparing the three datasets: "
+          f"{core_h:.1f} core-hours:\n")
     print("\n".join(rows))
     print("\n| frames a video | crops (GB) | 2 CPU cores (h) | one GPU machine (h) |")
     print("|---|---|---|---|")

@@ -91,3 +91,16 @@ def test_an_unreachable_scheduler_is_one_clear_error(uadfv: Path, tmp_path: Path
                         shards=2)
     with pytest.raises(UserError, match="expected local:K"):
         prepare_on_dask("uadfv", uadfv, tmp_path / "faces", CFG, address="local:x", shards=2)
+
+
+def test_the_command_line_runs_the_shards_on_dask(uadfv: Path, plain: Path, tmp_path: Path,
+                                                  capsys) -> None:
+    from jdfd_lib import cli
+
+    out = tmp_path / "faces"
+    assert cli.main(["prepare", "--dataset", "uadfv", "--root", str(uadfv), "--out", str(out),
+                     "--frames", "6", "--size", "48", "--image-format", "png",
+                     "--dask", "local:2", "--shards", "3"]) == 0
+    assert "prepare finished: 12 videos" in capsys.readouterr().out
+    # the index; extraction.json also records the command line's reader options
+    assert (out / INDEX_NAME).read_bytes() == (plain / INDEX_NAME).read_bytes()

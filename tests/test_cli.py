@@ -34,8 +34,10 @@ def test_every_command_has_a_working_help(name: str, capsys) -> None:
 
 
 def _readme_command_lines() -> list[list[str]]:
-    readme = (paths.project_root() / "README.md").read_text()
-    lines = re.findall(r"^\.venv/bin/python -m jdfd_lib (.+)$", readme, flags=re.M)
+    """The command lines of the README and the docs/ pages."""
+    root = paths.project_root()
+    text = "\n".join(p.read_text() for p in [root / "README.md", *sorted(root.glob("docs/*.md"))])
+    lines = re.findall(r"^\.venv/bin/python -m jdfd_lib (.+)$", text, flags=re.M)
     return [shlex.split(line, comments=True) for line in lines]
 
 

@@ -53,7 +53,7 @@ def test_demo_profile_keeps_the_recipe_and_scales_the_rest_down() -> None:
 
 
 # The demo's departures from the paper's recipe, each forced by a measurement and listed with
-# its reason in the README's profile table; anything else that differs is scale or runtime.
+# its reason in docs/assumptions.md's profile table; anything else that differs is scale or runtime.
 RECIPE_DEVIATIONS = {"encoder": "`resnet10t`", "pretrained": "**random** (`pretrained=False`)",
                      "batch_size": "**16**", "lr_classifier": "**0.01**",
                      "lr_autoencoder": "SGD, **0.01**",
@@ -67,10 +67,11 @@ def test_demo_deviations_are_the_documented_ones() -> None:
     paper, demo = get_profile("paper").to_dict(), get_profile("demo").to_dict()
     differ = {k for k in paper if paper[k] != demo[k]}
     assert differ == set(RECIPE_DEVIATIONS) | SCALE_FIELDS
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    table = readme.split("## Profiles", 1)[1].split("### Assumptions", 1)[0]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "assumptions.md").read_text()
+    table = page.split("## Profiles", 1)[1].split("### Assumptions", 1)[0]
     for name, shown in RECIPE_DEVIATIONS.items():
-        assert shown in table, f"README profile table lacks the demo's {name} ({shown})"
+        assert shown in table, f"docs/assumptions.md's profile table lacks the demo's {name} " \
+                               f"({shown})"
 
 
 def test_every_field_is_typed_and_documented_in_the_source() -> None:

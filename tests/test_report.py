@@ -205,26 +205,36 @@ def _committed(path: Path) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def _readme_blocks(profile: str) -> list[str]:
-    """The results section of ``profile`` from the files on disk, and from the committed ones:
-    after ``./run_all.sh`` on another processor, results/<profile> holds that machine's
-    retrained numbers while the README shows the committed ones (README's order: run_all,
-    then run_tests)."""
-    out = Path(__file__).resolve().parents[1] / "results" / profile
-    blocks = [readme.readme_block(out, profile)]
-    if _committed(out / "table2.md" if profile == "demo" else out / "detectors.md"):
-        blocks.append(readme.readme_block(out, profile, read=_committed))
+def _shown_blocks(page: str, block: str) -> list[str]:
+    """``block`` as ``page`` should show it, from the result files on disk and from the
+    committed ones: after ``./run_all.sh`` on another processor, results/<profile> holds that
+    machine's retrained numbers while the pages show the committed ones (the README's order:
+    run_all, then run_tests)."""
+    root = Path(__file__).resolve().parents[1]
+    out = root / "results" / block.removesuffix("-headline")
+    link = readme.page_link(root / page, out)
+    blocks = [readme.readme_block(out, block, link=link)]
+    if _committed(out / "run_record.json"):
+        blocks.append(readme.readme_block(out, block, read=_committed, link=link))
     return blocks
 
 
+def _page(name: str) -> str:
+    return (Path(__file__).resolve().parents[1] / name).read_text()
+
+
 def test_readme_shows_the_committed_demo_results() -> None:
-    """The README's results section is the committed demo tables, never typed in by hand
-    (after a new demo run: ``python -m jdfd_lib report ... --readme README.md``)."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    blocks = _readme_blocks("demo")
-    assert any(block.strip() in text for block in blocks)
-    assert "(paper)" in blocks[0] and "(ours)" in blocks[0]
-    assert " s |" not in blocks[0]  # no stage time: it differs from machine to machine
+    """The README's headline and docs/results.md's demo section are the committed demo
+    tables, never typed in by hand (after a new demo run: ``python -m jdfd_lib report ...
+    --readme README.md``)."""
+    headline = _shown_blocks("README.md", "demo-headline")
+    assert any(block.strip() in _page("README.md") for block in headline)
+    assert "Table 2" in headline[0] and "Table 3" not in headline[0]
+    whole = _shown_blocks("docs/results.md", "demo")
+    assert any(block.strip() in _page("docs/results.md") for block in whole)
+    assert "(paper)" in whole[0] and "(ours)" in whole[0] and "Table 3" in whole[0]
+    assert " s |" not in whole[0]  # no stage time: it differs from machine to machine
+    assert "](../results/demo/fig3_roc.png)" in whole[0]  # links from docs/
 
 
 def test_the_readme_check_reads_the_committed_tables_after_a_local_rerun(tmp_path) -> None:
@@ -237,12 +247,11 @@ def test_the_readme_check_reads_the_committed_tables_after_a_local_rerun(tmp_pat
 
 
 def test_readme_shows_the_committed_faces_results() -> None:
-    """The README's "On real faces" section is the committed results/faces tables (notebook
-    08 on the DFDC crops): no figure of the paper beside them, the trivial reference and the
-    learning curve below."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    blocks = _readme_blocks("faces")
-    assert any(block.strip() in text for block in blocks)
+    """docs/results.md's "On real faces" section is the committed results/faces tables
+    (notebook 08 on the DFDC crops): no figure of the paper beside them, the trivial reference
+    and the learning curve below."""
+    blocks = _shown_blocks("docs/results.md", "faces")
+    assert any(block.strip() in _page("docs/results.md") for block in blocks)
     block = blocks[0]
     assert "DFDC faces (ours)" in block and "(paper)" not in block
     assert "trivial reference" in block and "Learning curve" in block
@@ -271,7 +280,8 @@ def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     for name in ("table2", "table3", "fig4", "comparisons"):
         (out / f"{name}.md").write_text(f"## {name} title\n\n| a |\n|---|\n| 1 |\n")
     path = tmp_path / "README.md"
-    path.write_text(f"intro\n{readme.README_BEGIN}\nold\n{readme.README_END}\noutro\n")
+    begin, end = readme.markers("demo")
+    path.write_text(f"intro\n{begin}\nold\n{end}\noutro\n")
     assert readme.sync_readme(path, out)
     text = path.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
@@ -281,6 +291,23 @@ def test_sync_readme_replaces_only_the_marked_section(tmp_path) -> None:
     path.write_text("no markers")
     with pytest.raises(ValueError, match="README.md.*markers"):
         readme.sync_readme(path, out)
+
+
+def test_sync_writes_the_headline_in_the_readme_and_the_whole_in_docs(tmp_path) -> None:
+    out = tmp_path / "results" / "demo"
+    out.mkdir(parents=True)
+    for name in ("table2", "table3", "fig4"):
+        (out / f"{name}.md").write_text(f"## {name} title\n\n| a |\n|---|\n| 1 |\n")
+    (out / "fig3_roc.png").write_bytes(b"png")
+    head, whole = readme.markers("demo-headline"), readme.markers("demo")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text(f"{head[0]}\n{head[1]}\n")
+    (tmp_path / "docs" / "results.md").write_text(f"{whole[0]}\n{whole[1]}\n")
+    assert readme.sync_readme(tmp_path / "README.md", out)
+    front, page = (tmp_path / "README.md").read_text(), (tmp_path / "docs/results.md").read_text()
+    assert "table2 title" in front and "table3 title" not in front
+    assert "](results/demo/fig3_roc.png)" in front
+    assert "table3 title" in page and "](../results/demo/fig3_roc.png)" in page
 
 
 def test_metric_table_is_one_row_per_cell_in_the_papers_order() -> None:

@@ -265,7 +265,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", required=True, help="folder of evaluate's JSON files")
     parser.add_argument("--out", required=True, help="results folder, e.g. results/demo")
     parser.add_argument("--profile", default="demo")
-    parser.add_argument("--readme", help="also rewrite this README's results section")
+    parser.add_argument("--readme", help="also rewrite this README's headline block and the "
+                        "whole results in docs/results.md beside it")
 
 
 def write_all(profile: str, metrics_dir: str | os.PathLike,

@@ -348,6 +348,8 @@ def _merge_failures(out: Path, todo: list[VideoRecord], record: dict) -> list[di
     failed = {f["path"]: f for s in summaries for f in s["failures"]}
     missing = [r for r in todo if str(r.path) not in failed]
     if missing:
-        raise shards.unfinished_error(out, missing, summaries,
-                                      prepare_command(out, verify=False) + " --merge")
+        command = prepare_command(out, verify=False)
+        command = (command.replace("verify=False", "verify=False, merge=True")
+                   if command.startswith("python -c") else f"{command} --merge")
+        raise shards.unfinished_error(out, missing, summaries, command)
     return [failed[str(r.path)] for r in todo]

@@ -4,9 +4,8 @@ The paper takes 300 frames per video; we take N evenly spaced frame numbers and 
 up to the last of them: OpenCV's ``grab()`` advances past unwanted frames without the colour
 conversion and copy, ``retrieve()`` converts only the wanted ones, so no more than one frame
 is ever held. Sequential grabbing is frame-exact; container seeking is not for every codec,
-and for H.264 with long GOPs it is also slower (each seek decodes from the previous keyframe:
-8 frames out of a 500-frame 720p clip took 0.46 s by seeking, 0.22 s by grabbing), so it is
-not used.
+and for H.264 with long GOPs it is also slower (each seek decodes from the previous keyframe;
+BENCHMARKS.md, face extraction), so it is not used.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from jdfd_lib.detectors.registry import (
     unregister_detector,
 )
 from jdfd_lib.evaluation import results as res
+from jdfd_lib.reporting import readme
 from jdfd_lib.training import train as train_mod
 from jdfd_lib.training.checkpoint import config_differences, load_checkpoint
 
@@ -68,6 +69,21 @@ def test_the_comparison_and_its_labels_come_from_the_registry() -> None:
     train_mod.add_arguments(parser)
     detector = next(a for a in parser._actions if "--detector" in a.option_strings)
     assert list(detector.choices) == list_detectors()
+
+
+def test_the_committed_detector_table_is_the_registrys(tmp_path: Path) -> None:
+    """The README (or a docs/ page) shows the table of registered detectors between markers,
+    written from the registry (after registering one: ``report --readme README.md``)."""
+    root = Path(__file__).resolve().parents[1]
+    pages = [p for p in [root / "README.md", *sorted(root.glob("docs/**/*.md"))]
+             if readme.DETECTORS_BEGIN in p.read_text()]
+    assert pages, "no page holds the detector table's markers"
+    for page in pages:
+        assert readme.detector_table() in page.read_text(), f"{page.name}: table is stale"
+    page = tmp_path / "README.md"
+    page.write_text(f"a\n{readme.DETECTORS_BEGIN}\nold\n{readme.DETECTORS_END}\nb\n")
+    assert readme.sync_detector_table(page) and not readme.sync_detector_table(page)
+    assert page.read_text().startswith("a\n") and "| `lae` | LAE | row 3 |" in page.read_text()
 
 
 # ----------------------------------------------------------------- --set and its errors
@@ -223,6 +239,7 @@ def test_a_toy_detector_trains_through_the_grid_and_joins_the_comparison(
     from jdfd_lib.experiments import grid
 
     assert parse_setting("toy_width=5", "toy") == ("toy_width", 5)
+    assert "| `toy` | Toy detector | row 5 | `width` | demo |" in readme.detector_table()
     assert detector_config("demo", detector="toy").detector_options == {"width": 3}
     with pytest.raises(ValueError, match="toy_width must be >= 1"):
         detector_config("demo", detector="toy", toy_width=0)

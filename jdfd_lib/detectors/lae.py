@@ -26,7 +26,7 @@ option of :class:`LAEOptions` (``--set lae_<option>=...``; README, Assumptions):
 - **Active learning** (masks for a few images): :meth:`LAE.hardness` ranks training fakes by
   their classification loss (no mask needed to rank: the mask is the annotation being
   requested); the trainer lets the hardest ones use their masks, up to ``mask_budget``
-  of the training images (:mod:`jdfd_lib.training.active`).
+  of the training images (:mod:`jdfd_lib.training.targets`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Between two markers the README holds the demo's Tables 2-3, the Fig. 4 table, th
 sentences, the detector comparison (notebook 06), the figures and the stage times of the run
 that wrote them; between two others, the real-faces study's tables (notebook 08).
 :func:`sync_readme` replaces a profile's section and nothing else, so the numbers in the
-README are always the committed ones.
+README are always the committed ones. Between a third pair of markers the README (or a page
+of ``docs/``) holds the table of registered detectors (:func:`detector_table`), written from
+the registry alone.
 """
 
 from __future__ import annotations
@@ -85,6 +87,48 @@ def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike,
     head, rest = text.split(begin, 1)
     tail = rest.split(end, 1)[1]
     new = head + readme_block(results_dir, profile).rstrip("\n") + tail
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+DETECTORS_BEGIN = ("<!-- detectors:begin (written by `python -m jdfd_lib report --readme` from "
+                   "the detector registry) -->")
+DETECTORS_END = "<!-- detectors:end -->"
+
+
+def detector_table() -> str:
+    """The registered detectors as a Markdown table: the name ``--detector`` takes, the label
+    in tables, whether (and where) it joins the comparison, its options (``--set
+    <name>_<option>=...``), the profiles with a recipe of its own, its module. Derived from
+    the registry alone, so a new detector appears without another file changed."""
+    import dataclasses  # the registry imports torch: only when the table is written
+
+    from jdfd_lib.detectors.registry import compared_detectors, detector_class, list_detectors
+
+    rows = ["| `--detector` | label | compared | options (`--set <detector>_<option>=...`) "
+            "| own profiles | module |", "|---|---|---|---|---|---|"]
+    compared = compared_detectors()
+    for name in compared + [d for d in list_detectors() if d not in compared]:
+        cls = detector_class(name)
+        options = ", ".join(f"`{f.name}`" for f in dataclasses.fields(cls.options)) or "none"
+        where = f"row {compared.index(name) + 1}" if name in compared else "no"
+        profiles = ", ".join(sorted(cls.profiles)) or "none"
+        module = cls.__module__.replace(".", "/") + ".py"
+        rows.append(f"| `{name}` | {cls.display_label()} | {where} | {options} | {profiles} "
+                    f"| `{module}` |")
+    return "\n".join([DETECTORS_BEGIN, "", *rows, "", DETECTORS_END])
+
+
+def sync_detector_table(path: str | os.PathLike) -> bool:
+    """Replace the detector table between :data:`DETECTORS_BEGIN` and :data:`DETECTORS_END`
+    in ``path`` (if it has them); True if it changed."""
+    path = Path(path)
+    text = path.read_text()
+    if DETECTORS_BEGIN not in text or DETECTORS_END not in text:
+        return False
+    head, rest = text.split(DETECTORS_BEGIN, 1)
+    new = head + detector_table() + rest.split(DETECTORS_END, 1)[1]
     if new != text:
         path.write_text(new)
     return new != text

@@ -319,8 +319,10 @@ def run(args: argparse.Namespace) -> int:
     write_all(args.profile, args.metrics, args.out)
     main_table = "table2.md" if args.profile in PAPER_PROTOCOL_PROFILES else "detectors.md"
     print((Path(args.out) / main_table).read_text())
-    from jdfd_lib.reporting.readme import sync_readme
+    from jdfd_lib.reporting.readme import sync_detector_table, sync_readme
 
     if args.readme and sync_readme(args.readme, args.out, args.profile):
         print(f"updated {args.readme}")
+    if args.readme and sync_detector_table(args.readme):
+        print(f"updated the detector table of {args.readme}")
     return 0

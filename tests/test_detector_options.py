@@ -256,3 +256,16 @@ def test_a_toy_detector_trains_through_the_grid_and_joins_the_comparison(
     assert "| Toy detector " in table
     rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")]
     assert rows[1:] == ["JDFD", "Baseline", "LAE", "Exposing the Deception", "Toy detector"]
+
+
+def test_a_grid_of_no_named_detectors_trains_every_compared_one(monkeypatch, tmp_path) -> None:
+    """Notebooks 06 and 08 leave ``DETECTORS`` None: every detector that joins the comparison
+    is trained, and the report is told which were."""
+    from jdfd_lib.experiments import grid
+
+    trained, told = [], []
+    monkeypatch.setattr(grid, "train_and_evaluate", lambda cfg, *a, **k: trained.append(cfg))
+    monkeypatch.setattr(grid.report, "write_all", lambda *a: told.append(a[3]))
+    paths = grid.Paths(faces=tmp_path, runs=tmp_path, results=tmp_path)
+    grid.run_grid("demo", paths, ["ffpp"], ["ffpp"], detectors=None, jobs=1)
+    assert [c.detector for c in trained] == told[0] == compared_detectors()

@@ -188,19 +188,12 @@ _PROFILES: dict[str, dict[str, Any]] = {
     "demo": dict(
         faces_root="data/demo_faces",
         # Deviations from the paper's recipe, each forced by a measurement on 2 CPU cores
-        # (README, "Profiles" and BENCHMARKS.md): legacy_xception from random weights learnt
-        # nothing in the budget (train CE 0.719 -> 0.700 in 3 epochs, ~17 img/s at batch 4);
-        # resnet10t learns the demo task in a few epochs at ~170 img/s (batch 16, 64 px).
-        encoder="resnet10t",
+        # (BENCHMARKS.md, "The demo profiles' recipes"):
+        encoder="resnet10t",  # learns the demo task from random weights; Xception does not
         pretrained=False,  # the demo runs offline (CI, HF_HUB_OFFLINE=1): random weights
         batch_size=16,  # 1.9x the img/s of batch 4 on 2 cores, and no slower to learn per image
-        # lr: batch 16 is 4x the paper's, and the linear scaling rule would scale its lr 4x;
-        # 0.01 for both groups, halved every 2 epochs (the paper's StepLR(5, 0.8) never
-        # decays within 6 short epochs). Measured on val (README, Profiles): the paper's
-        # 0.0004 for the classifier left the FF++ val AUC at 0.80 after 3 epochs (0.91 with
-        # 0.005); at a constant 0.005 the val AUC swung by up to 0.1 between epochs; 0.005
-        # halved every 2 epochs under-fit (Celeb-DF seed 2: 0.956 after 6 epochs, 0.991 at
-        # 0.01).
+        # lr: batch 16 is 4x the paper's (linear scaling); halved every 2 epochs, as the
+        # paper's StepLR(5, 0.8) never decays within 6 short epochs; chosen on validation
         lr_autoencoder=0.01,
         lr_classifier=0.01,
         lr_step_size=2,
@@ -226,14 +219,13 @@ _PROFILES: dict[str, dict[str, Any]] = {
         encoder="resnet10t",  # the demo's encoder: learns from random weights on 2 cores
         pretrained=False,  # offline, as the demo
         batch_size=16,
-        lr_autoencoder=0.01,  # the demo's lr and StepLR(2, 0.5): val AUC 0.614, 0.629,
-        lr_classifier=0.01,  #   0.644, 0.652 over 4 epochs
+        lr_autoencoder=0.01,  # the demo's lr and StepLR(2, 0.5): the val AUC rose every epoch
+        lr_classifier=0.01,
         lr_step_size=2,
         lr_gamma=0.5,
-        epochs=4,  # 8 epochs (StepLR(4, 0.5)) reached 0.676, +2.4 points for 2x the time;
-        #   4 keep the study well inside its 90 minutes (BENCHMARKS.md, real faces)
+        epochs=4,  # keeps the study well inside its 90 minutes; 8 gained little for 2x the time
         samples_per_epoch=6000,  # images drawn per epoch (class-balanced), half the train split
-        image_size=64,  # 96 px: 0.646 after 4 epochs at 2x the time of 64 px (0.652)
+        image_size=64,  # 96 px was no better at 2x the time
         decoder_channels=(64, 32, 16, 8),
         num_workers=0,
         amp=False,

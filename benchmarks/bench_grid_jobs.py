@@ -19,12 +19,12 @@ from pathlib import Path
 from jdfd_lib.experiments import grid
 
 
-def timed_grid(faces: Path, variants: list[str], seeds: list[int], jobs: int) -> float:
+def timed_grid(faces: Path, detectors: list[str], seeds: list[int], jobs: int) -> float:
     """Wall seconds of one grid (training and evaluation on the FF++ test set) from scratch."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = grid.Paths(faces=faces, runs=Path(tmp) / "runs", results=Path(tmp) / "results")
         start = time.perf_counter()
-        grid.run_grid("demo", paths, ["ffpp"], ["ffpp"], variants=variants, seeds=seeds,
+        grid.run_grid("demo", paths, ["ffpp"], ["ffpp"], detectors=detectors, seeds=seeds,
                       jobs=jobs)
         return time.perf_counter() - start
 
@@ -34,12 +34,12 @@ def main() -> None:
     parser.add_argument("--faces", type=Path, default=Path("data/demo_faces"))
     parser.add_argument("--all", action="store_true", help="also LAE and Exposing")
     args = parser.parse_args()
-    variants = ["jdfd", "baseline"] + (["lae", "exposing"] if args.all else [])
+    detectors = ["jdfd", "baseline"] + (["lae", "exposing"] if args.all else [])
     seeds = [0, 1]
-    one = timed_grid(args.faces, variants, seeds, jobs=1)
-    two = timed_grid(args.faces, variants, seeds, jobs=2)
-    runs = len(variants) * len(seeds)
-    print(f"\n{runs} runs ({', '.join(variants)}; seeds {seeds}), trained and evaluated:")
+    one = timed_grid(args.faces, detectors, seeds, jobs=1)
+    two = timed_grid(args.faces, detectors, seeds, jobs=2)
+    runs = len(detectors) * len(seeds)
+    print(f"\n{runs} runs ({', '.join(detectors)}; seeds {seeds}), trained and evaluated:")
     print("| jobs | threads each | wall s | s per run |\n|---|---|---|---|")
     print(f"| 1 | 2 | {one:.1f} | {one / runs:.1f} |")
     print(f"| 2 | 1 | {two:.1f} | {two / runs:.1f} |")

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.random_init:
         overrides["pretrained"] = False
     start = time.perf_counter()
-    results = grid.run_grid(PROFILE, paths, [DATASET], [DATASET], variants=["jdfd", "baseline"],
+    results = grid.run_grid(PROFILE, paths, [DATASET], [DATASET], detectors=["jdfd", "baseline"],
                             seeds=args.seeds, overrides=overrides)
     seconds["train_and_evaluate"] = round(time.perf_counter() - start, 1)
     auc = {r.run_name: round(100 * r.frame_auc, 2) for r in results.itertuples()}

@@ -37,7 +37,7 @@ def sync(device: torch.device) -> None:
 
 
 def paper_step(device: torch.device, batch: int, mode: str, image_size: int = 299,
-               variant: str = "jdfd"):
+               detector: str = "jdfd"):
     """The paper's training step on a fixed synthetic batch: (run one step, forward, model).
 
     Xception at ``image_size``, the detector's loss (JDFD: Eq. 3, 0.8 CE + 0.2 MSE), SGD with
@@ -47,7 +47,7 @@ def paper_step(device: torch.device, batch: int, mode: str, image_size: int = 29
     cuda = device.type == "cuda"
     # pretrained=False: the GPU machine is offline, and a step's speed does not depend on the
     # starting weights
-    cfg = detector_config("paper", variant=variant, image_size=image_size, device=str(device),
+    cfg = detector_config("paper", detector=detector, image_size=image_size, device=str(device),
                           amp=amp, channels_last=channels_last, compile_mode=compile_mode,
                           pretrained=False)
     rt = Runtime(device, amp=cuda and amp, channels_last=cuda and channels_last)

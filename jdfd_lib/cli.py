@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "show the profile and folders in force (jdfd.env, JDFD_* variables)"),
     "demo-data": ("jdfd_lib.demo.generate", "generate the embedded demo datasets"),
     "prepare": ("jdfd_lib.faces.prepare_cli", "extract aligned face crops from a dataset"),
-    "train": ("jdfd_lib.training.train", "train JDFD or the no-decoder baseline"),
+    "train": ("jdfd_lib.training.train", "train any registered detector (JDFD, its baseline, ...)"),
     "evaluate": ("jdfd_lib.evaluation.evaluate", "score test frames and write metrics"),
     "detect": ("jdfd_lib.detection.detect",
                "score videos or folders of videos with a trained checkpoint"),

@@ -22,13 +22,13 @@ SMALL = {"jdfd": {"decoder_channels": (32, 16, 8), "classifier_hidden": (16,)},
 RECON = ["input", "reconstruction", "error"]
 
 
-def _cfg(variant: str):
-    return detector_config("demo", variant=variant, image_size=SIZE, **SMALL[variant])
+def _cfg(detector: str):
+    return detector_config("demo", detector=detector, image_size=SIZE, **SMALL[detector])
 
 
-def _model(variant: str):
+def _model(detector: str):
     torch.manual_seed(0)
-    return create_detector(_cfg(variant))
+    return create_detector(_cfg(detector))
 
 
 def _worst(root: Path) -> pd.DataFrame:
@@ -65,27 +65,27 @@ def unmasked(tmp_path: Path, synthetic_faces) -> Path:
     return synthetic_faces(tmp_path / "celebdf", "celebdf", videos=(1, 1, 2), frames=2)
 
 
-@pytest.mark.parametrize(("variant", "expected"), [
+@pytest.mark.parametrize(("detector", "expected"), [
     ("jdfd", [*RECON, "forgery mask"]),
     ("baseline", ["input", "forgery mask"]),  # no decoder: no reconstruction rows
     ("lae", [*RECON, "interpretation", "forgery mask"]),  # interpretation beside the mask
     ("exposing", ["input", "forgery mask"]),
 ])
-def test_mistake_figure_rows_follow_the_detector(variant, expected, masked) -> None:
+def test_mistake_figure_rows_follow_the_detector(detector, expected, masked) -> None:
     import matplotlib.pyplot as plt
 
-    fig = browse.mistake_figure(_worst(masked), _model(variant), masked)
+    fig = browse.mistake_figure(_worst(masked), _model(detector), masked)
     assert _rows(fig) == expected
     assert len(_grid(fig)) == 2 * len(expected)  # one column per shown frame
     plt.close(fig)
 
 
-@pytest.mark.parametrize(("variant", "expected"), [
+@pytest.mark.parametrize(("detector", "expected"), [
     ("jdfd", RECON), ("baseline", ["input"]), ("lae", [*RECON, "interpretation"])])
-def test_no_mask_row_when_no_shown_frame_has_a_mask(variant, expected, unmasked) -> None:
+def test_no_mask_row_when_no_shown_frame_has_a_mask(detector, expected, unmasked) -> None:
     import matplotlib.pyplot as plt
 
-    fig = browse.mistake_figure(_worst(unmasked), _model(variant), unmasked)
+    fig = browse.mistake_figure(_worst(unmasked), _model(detector), unmasked)
     assert _rows(fig) == expected
     plt.close(fig)
     assert browse.mask_crops(read_index(unmasked)) is None

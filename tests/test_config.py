@@ -24,7 +24,7 @@ def test_paper_profile_pins_every_value_the_paper_states() -> None:
     assert cfg.batch_size == 4
     assert cfg.image_size == 299
     assert cfg.encoder == "legacy_xception"  # Xception backbone
-    assert cfg.variant == "jdfd" and cfg.unlabeled_ratio == 0.0
+    assert cfg.detector == "jdfd" and cfg.unlabeled_ratio == 0.0
 
 
 def test_paper_encoder_starts_from_imagenet_and_the_cpu_profiles_offline() -> None:
@@ -33,12 +33,12 @@ def test_paper_encoder_starts_from_imagenet_and_the_cpu_profiles_offline() -> No
     from jdfd_lib.detectors.registry import detector_config
 
     for name in ("paper", "faces_paper"):
-        for variant in ("jdfd", "baseline", "exposing"):
-            cfg = detector_config(name, variant=variant)
-            assert cfg.pretrained and cfg.pretrained_file is None, (name, variant)
+        for detector in ("jdfd", "baseline", "exposing"):
+            cfg = detector_config(name, detector=detector)
+            assert cfg.pretrained and cfg.pretrained_file is None, (name, detector)
     for name in ("demo", "faces"):
-        for variant in ("jdfd", "baseline", "exposing"):
-            assert not detector_config(name, variant=variant).pretrained, (name, variant)
+        for detector in ("jdfd", "baseline", "exposing"):
+            assert not detector_config(name, detector=detector).pretrained, (name, detector)
 
 
 def test_demo_profile_keeps_the_recipe_and_scales_the_rest_down() -> None:
@@ -88,7 +88,7 @@ def test_every_field_is_typed_and_documented_in_the_source() -> None:
 def test_run_name_distinguishes_runs() -> None:
     cfg = config_from_overrides("demo", train_dataset="ffpp")
     assert cfg.run_name == "demo-jdfd-ffpp-u00-s0"
-    other = config_from_overrides("paper", variant="baseline", train_dataset="uadfv",
+    other = config_from_overrides("paper", detector="baseline", train_dataset="uadfv",
                                   unlabeled_ratio=0.15, seed=3)
     assert other.run_name == "paper-baseline-uadfv-u15-s3"
     assert config_from_overrides("demo", unlabeled_ratio=0.05).run_name.endswith("u05-s0")

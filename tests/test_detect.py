@@ -189,7 +189,7 @@ def test_the_picture_shows_where_a_detector_with_an_interpretation_looked(tmp_pa
 
     from jdfd_lib.detectors.registry import create_detector, detector_config
 
-    model = create_detector(detector_config("demo", variant="lae", image_size=32))
+    model = create_detector(detector_config("demo", detector="lae", image_size=32))
     faces = [np.random.default_rng(i).integers(0, 255, (40, 40, 3), dtype=np.uint8)
              for i in range(3)]
     maps = frames.interpretations(model, faces)

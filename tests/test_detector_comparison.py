@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 
+from jdfd_lib.detectors.registry import compared_detectors, detector_label
 from jdfd_lib.reporting import detector_comparison as dc
 
 SETS = ("ffpp", "uadfv", "celebdf")
@@ -20,7 +21,7 @@ EXPOSING = {"ffpp": (99, 98, 100), "uadfv": (93, 90, 92), "celebdf": (83, 80, 82
 
 def _results(table: dict[str, dict[str, tuple]], train: str = "ffpp") -> pd.DataFrame:
     return pd.DataFrame([
-        {"run_name": f"demo-{d}-{train}-u00-s{seed}", "profile": "demo", "variant": d,
+        {"run_name": f"demo-{d}-{train}-u00-s{seed}", "profile": "demo", "detector": d,
          "train_dataset": train, "unlabeled_ratio": 0.0, "seed": seed, "test_dataset": test,
          "split": "test", "frame_auc": auc / 100}
         for d, by_test in table.items() for test, aucs in by_test.items()
@@ -31,8 +32,9 @@ RESULTS = _results({"jdfd": JDFD, "lae": LAE, "exposing": EXPOSING})
 
 
 def test_table_is_mean_and_std_per_detector_and_test_set_with_published_figures() -> None:
-    table = dc.comparison_table(RESULTS)
-    assert table["detector"].unique().tolist() == list(dc.COMPARED)
+    table = dc.comparison_table(RESULTS)  # rows: every registered detector that joins
+    assert table["detector"].unique().tolist() == compared_detectors() == [
+        "jdfd", "baseline", "lae", "exposing"]
     assert table["test"].unique().tolist() == ["ffpp", "uadfv", "celebdf"]  # paper order
     lae = table[(table["detector"] == "lae") & (table["test"] == "celebdf")].iloc[0]
     assert lae["ours_mean"] == pytest.approx(71 + 1 / 3) and lae["ours_n"] == 3
@@ -106,7 +108,8 @@ def test_roc_figure_has_a_panel_per_test_set_and_a_curve_per_detector(tmp_path) 
         for test in SETS:
             pd.DataFrame({"fpr": [0, 0.2, 1], "tpr": [0, 0.7, 1]}).to_csv(
                 tmp_path / f"{run}__{test}_roc.csv", index=False)
-    fig = comparison_roc(RESULTS, tmp_path, ["ffpp"], dc.COMPARED, dc.LABELS)
+    fig = comparison_roc(RESULTS, tmp_path, ["ffpp"], dc.rows(RESULTS),
+                         {d: detector_label(d) for d in dc.rows(RESULTS)})
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["FF++ -> FF++", "FF++ -> UADFV",
                                               "FF++ -> Celeb-DF"]

@@ -133,15 +133,16 @@ def test_result_file_names_follow_the_run_name(tmp_path: Path) -> None:
 
 # --- end to end with a real (untrained, tiny) JDFD checkpoint -------------------------------
 
-def _checkpoint(path: Path, variant: str = "jdfd", weights_variant: str | None = None) -> Path:
+def _checkpoint(path: Path, detector: str = "jdfd", weights_detector: str | None = None) -> Path:
     """A checkpoint as train.py writes it: model weights, resolved config, epoch."""
     from jdfd_lib.core.config import config_from_overrides
     from jdfd_lib.detectors.registry import create_detector
     from jdfd_lib.training.checkpoint import save_checkpoint
 
-    cfg = config_from_overrides("demo", variant=variant, image_size=32,
+    cfg = config_from_overrides("demo", detector=detector, image_size=32,
                                 decoder_channels=(32, 16, 8), classifier_hidden=(16,))
-    weights_cfg = config_from_overrides(**{**cfg.to_dict(), "variant": weights_variant or variant})
+    weights_cfg = config_from_overrides(
+        **{**cfg.to_dict(), "detector": weights_detector or detector})
     torch.manual_seed(0)
     model = create_detector(weights_cfg)
     return save_checkpoint({"model": model.state_dict(), "config": cfg.to_dict(), "epoch": 1},
@@ -185,7 +186,7 @@ def test_evaluate_writes_files_whose_metrics_match_sklearn(tmp_path: Path, tiny_
     assert table.loc[0, "frame_auc_lo"] == ci["frame_auc"][0]
     assert table.loc[0, "video_auc_hi"] == ci["video_auc"][1]
     assert table.loc[0, "frame_auc"] == pytest.approx(m["frame_auc"])
-    assert table.loc[0, "n_frames"] == 12 and table.loc[0, "variant"] == "jdfd"
+    assert table.loc[0, "n_frames"] == 12 and table.loc[0, "detector"] == "jdfd"
 
 
 def test_finished_results_are_skipped_unless_stale_or_forced(tmp_path: Path, tiny_ckpt: Path,
@@ -215,7 +216,7 @@ def test_finished_results_are_skipped_unless_stale_or_forced(tmp_path: Path, tin
 
 def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_refused(tmp_path: Path) -> None:
     _tiny_index(tmp_path / "ffpp")
-    bad = _checkpoint(tmp_path / "bad.pt", variant="jdfd", weights_variant="baseline")
+    bad = _checkpoint(tmp_path / "bad.pt", detector="jdfd", weights_detector="baseline")
     with pytest.raises(ValueError, match="weights do not match the model built from its config"):
         ev.evaluate(bad, tmp_path, ["ffpp"], tmp_path / "metrics")
     assert not (tmp_path / "metrics").exists()

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jdfd_lib.core.config import parse_assignment
 from jdfd_lib.detectors.base import Batch
 from jdfd_lib.detectors.exposing import ExposingTheDeception, leave_one_out
 from jdfd_lib.detectors.exposing_losses import (
@@ -27,7 +26,7 @@ from jdfd_lib.detectors.exposing_losses import (
     uncertainty_weighted,
 )
 from jdfd_lib.detectors.losses import masked_cross_entropy
-from jdfd_lib.detectors.registry import create_detector, detector_config
+from jdfd_lib.detectors.registry import create_detector, detector_config, parse_setting
 from jdfd_lib.training.loop import make_optimizer
 from jdfd_lib.training.train import train
 
@@ -38,7 +37,7 @@ LN3 = math.log(3.0)
 
 def _cfg(**kw):
     # the detector's own demo recipe (resnet10t blocks, Adam) at 32 px
-    return detector_config("demo", variant="exposing", image_size=SIZE, **kw)
+    return detector_config("demo", detector="exposing", image_size=SIZE, **kw)
 
 
 def _model(**kw) -> ExposingTheDeception:
@@ -169,8 +168,9 @@ def test_hidden_labels_cannot_change_the_weights() -> None:
 
 # ----------------------------------------------------------------- structure and groups
 def test_demo_size_shapes_and_structure() -> None:
-    cfg = detector_config("demo", variant="exposing")
-    assert (cfg.image_size, cfg.exposing_backbone, cfg.exposing_num_blocks, cfg.epochs) == (
+    cfg = detector_config("demo", detector="exposing")
+    options = ExposingTheDeception.options_of(cfg)
+    assert (cfg.image_size, options.backbone, options.num_blocks, cfg.epochs) == (
         64, "resnet10t", 2, 3)
     model = create_detector(cfg).eval()
     assert model.pretrained_cfg["input_size"] == (3, 64, 64)
@@ -198,10 +198,11 @@ def test_leave_one_out_keeps_the_other_blocks_in_order() -> None:
 
 
 def test_paper_profile_is_the_official_recipe() -> None:
-    cfg = detector_config("paper", variant="exposing")
-    assert (cfg.exposing_num_blocks, cfg.exposing_backbone) == (4, "resnet34.tv_in1k")
-    assert cfg.exposing_temperature == 1.5 and cfg.exposing_uncertainty_weights
-    assert cfg.exposing_global_loss and cfg.exposing_local_loss
+    cfg = detector_config("paper", detector="exposing")
+    o = ExposingTheDeception.options_of(cfg)
+    assert (o.num_blocks, o.backbone) == (4, "resnet34.tv_in1k")
+    assert o.temperature == 1.5 and o.uncertainty_weights
+    assert o.global_loss and o.local_loss
     assert (cfg.image_size, cfg.batch_size, cfg.epochs, cfg.pretrained) == (224, 256, 20, True)
     assert (cfg.optimizer, cfg.lr_autoencoder, cfg.lr_classifier) == ("adam", 1e-3, 1e-3)
     assert cfg.weight_decay == 1e-6 and tuple(cfg.adam_betas) == (0.9, 0.999)
@@ -209,7 +210,7 @@ def test_paper_profile_is_the_official_recipe() -> None:
 
 
 def test_paper_size_shapes() -> None:
-    cfg = detector_config("paper", variant="exposing", pretrained=False)  # offline
+    cfg = detector_config("paper", detector="exposing", pretrained=False)  # offline
     model = create_detector(cfg).eval()
     assert model.pretrained_cfg["input_size"] == (3, 224, 224)
     assert model.pretrained_cfg["mean"] == (0.485, 0.456, 0.406)  # dataset.py's normalisation
@@ -246,11 +247,11 @@ def test_every_block_starts_from_the_weights_file(tmp_path: Path) -> None:
         assert torch.equal(blk.conv1[0].weight, source.conv1[0].weight)
 
 
-def test_bad_block_count_is_refused_and_fields_parse() -> None:
+def test_bad_block_count_is_refused_and_options_parse() -> None:
     with pytest.raises(ValueError, match="exposing_num_blocks must be >= 2"):
         _model(exposing_num_blocks=1)
-    assert parse_assignment("exposing_temperature=2") == ("exposing_temperature", 2.0)
-    assert parse_assignment("exposing_uncertainty_weights=false") == (
+    assert parse_setting("exposing_temperature=2", "exposing") == ("exposing_temperature", 2.0)
+    assert parse_setting("exposing_uncertainty_weights=false", "exposing") == (
         "exposing_uncertainty_weights", False)
 
 

@@ -19,7 +19,7 @@ from jdfd_lib.core.config import config_from_overrides, get_profile
 from jdfd_lib.core.errors import UserError
 from jdfd_lib.core.settings import resolve_settings
 from jdfd_lib.datasets.dfdc_faces import SPLIT_FILE, list_dfdc_faces
-from jdfd_lib.detectors.registry import create_detector, detector_config
+from jdfd_lib.detectors.registry import create_detector, detector_class, detector_config
 from jdfd_lib.reporting.detector_comparison import against_trivial, default_train_sets
 from jdfd_lib.training.data import train_subset
 
@@ -78,11 +78,12 @@ def test_the_faces_profile_needs_its_data_folder_and_keeps_its_own_results(tmp_p
 
 
 def test_lae_runs_without_masks_where_its_mask_term_is_off() -> None:
-    cfg = detector_config("faces", variant="lae")
-    assert cfg.lae_interpretation_weight == 0.0 and cfg.lae_mask_budget == 0.0
+    cfg = detector_config("faces", detector="lae")
+    options = detector_class("lae").options_of(cfg)
+    assert options.interpretation_weight == 0.0 and options.mask_budget == 0.0
     model = create_detector(cfg)
     assert model.training_targets(cfg) == () and model.active_learning(cfg) is None
-    demo = detector_config("demo", variant="lae")  # where masks exist, they are used
+    demo = detector_config("demo", detector="lae")  # where masks exist, they are used
     assert create_detector(demo).training_targets(demo) == ("mask",)
 
 
@@ -100,7 +101,7 @@ def test_learning_curve_subsets_are_seeded_nested_and_named() -> None:
 
 def test_a_detector_beats_the_trivial_reference_only_with_every_seed_above_it() -> None:
     results = pd.DataFrame({
-        "variant": ["jdfd"] * 3 + ["baseline"] * 3, "unlabeled_ratio": 0.0,
+        "detector": ["jdfd"] * 3 + ["baseline"] * 3, "unlabeled_ratio": 0.0,
         "train_dataset": "dfdc_faces", "test_dataset": "dfdc_faces",
         "seed": [0, 1, 2] * 2, "frame_auc": [0.70, 0.72, 0.71, 0.70, 0.72, 0.55]})
     reference = pd.DataFrame({"train_dataset": ["dfdc_faces"], "test_dataset": ["dfdc_faces"],
@@ -124,7 +125,7 @@ def test_the_study_writes_its_own_report_without_the_papers_tables(synthetic_fac
     tiny = dict(image_size=32, decoder_channels=(16, 8, 8), epochs=1, samples_per_epoch=64,
                 num_threads=1)
     grid.run_grid("faces", paths, ["dfdc_faces"], ["dfdc_faces"],
-                  variants=["jdfd", "baseline", "lae", "exposing"], seeds=[0, 1], jobs=1,
+                  detectors=["jdfd", "baseline", "lae", "exposing"], seeds=[0, 1], jobs=1,
                   overrides=tiny)
     written = {p.name for p in paths.results.iterdir()}
     assert {"detectors.md", "detector_differences.md", "detectors_roc.png",

@@ -64,9 +64,9 @@ def faces(tmp_path_factory: pytest.TempPathFactory, synthetic_faces) -> Path:
     return root
 
 
-def _cfg(faces: Path, out: Path, variant: str, seed: int):
+def _cfg(faces: Path, out: Path, detector: str, seed: int):
     return config_from_overrides(
-        "demo", variant=variant, seed=seed, train_dataset="ffpp", image_size=SIZE,
+        "demo", detector=detector, seed=seed, train_dataset="ffpp", image_size=SIZE,
         decoder_channels=(16, 8, 8), epochs=1, samples_per_epoch=None,
         max_frames_per_video=None, stop_at_val_auc=None, faces_root=str(faces),
         out_dir=str(out))

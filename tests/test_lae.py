@@ -21,7 +21,7 @@ from jdfd_lib.detectors.registry import create_detector, detector_config
 
 
 def _cfg(**kw):
-    return detector_config("demo", variant="lae", **{"image_size": 32, **kw})
+    return detector_config("demo", detector="lae", **{"image_size": 32, **kw})
 
 
 def test_activation_loss_by_hand() -> None:
@@ -121,7 +121,7 @@ def test_perceptual_term_never_runs_on_random_weights(tmp_path, monkeypatch) -> 
     from torchvision.models.vgg import cfgs, make_layers
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))  # nothing cached
-    cfg = config_from_overrides("demo", variant="lae", image_size=32,
+    cfg = config_from_overrides("demo", detector="lae", image_size=32,
                                 lae_perceptual_weight=0.1)
     model = create_detector(cfg)
     x = torch.randn(2, 3, 32, 32)
@@ -134,7 +134,7 @@ def test_perceptual_term_never_runs_on_random_weights(tmp_path, monkeypatch) -> 
     weights = tmp_path / "vgg16.pth"
     features = make_layers(cfgs["D"])[:16].state_dict()
     torch.save({f"features.{k}": v for k, v in features.items()}, weights)
-    cfg = config_from_overrides("demo", variant="lae", image_size=32, lae_perceptual_weight=0.1,
+    cfg = config_from_overrides("demo", detector="lae", image_size=32, lae_perceptual_weight=0.1,
                                 lae_vgg_weights=str(weights))
     model = create_detector(cfg)
     assert float(model.loss(model(x), batch, cfg)["perc"].detach()) > 0
@@ -144,10 +144,10 @@ def test_perceptual_term_never_runs_on_random_weights(tmp_path, monkeypatch) -> 
 
 
 def test_demo_profile_is_the_detectors_own() -> None:
-    cfg = detector_config("demo", variant="lae")
-    assert cfg.lae_perceptual_weight == 0.0  # offline: no VGG weights
+    cfg = detector_config("demo", detector="lae")
+    assert LAE.options_of(cfg).perceptual_weight == 0.0  # offline: no VGG weights
     assert LAE.profiles["paper"]["optimizer"] == "adam"
-    demo = detector_config("demo", variant="lae")  # chosen on validation (README, Profiles)
+    demo = detector_config("demo", detector="lae")  # chosen on validation (README, Profiles)
     assert (demo.optimizer, demo.lr_autoencoder, demo.lr_classifier) == ("adam", 1e-3, 1e-3)
-    assert detector_config("paper", variant="lae").optimizer == "adam"
+    assert detector_config("paper", detector="lae").optimizer == "adam"
     assert detector_config("paper").optimizer == "sgd"  # JDFD keeps the paper's recipe

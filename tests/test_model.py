@@ -33,9 +33,9 @@ def _small(**kw) -> JDFD:
 # ----------------------------------------------------------------- the contract, per detector
 @pytest.mark.parametrize("name", list_detectors())
 def test_detector_honours_the_contract(name: str) -> None:
-    cfg = detector_config("demo", variant=name, image_size=SIZE, decoder_channels=(32, 16, 8))
+    cfg = detector_config("demo", detector=name, image_size=SIZE, decoder_channels=(32, 16, 8))
     model = create_detector(cfg).train()
-    assert isinstance(model, Detector) and model.name == name == cfg.variant
+    assert isinstance(model, Detector) and model.name == name == cfg.detector
     pc = model.pretrained_cfg
     assert pc["input_size"] == (3, SIZE, SIZE) and len(pc["mean"]) == len(pc["std"]) == 3
     torch.manual_seed(0)
@@ -66,8 +66,8 @@ def test_unknown_detector_lists_the_registered_ones(tmp_path) -> None:
     with pytest.raises(UserError, match="no detector named 'nosuch'.*baseline, exposing, jdfd, "
                                         "lae"):
         detector_class("nosuch")
-    cfg = config_from_overrides("demo", variant="nosuch", out_dir=str(tmp_path / "runs"))
-    with pytest.raises(UserError, match="variant: no detector named 'nosuch'"):
+    cfg = config_from_overrides("demo", detector="nosuch", out_dir=str(tmp_path / "runs"))
+    with pytest.raises(UserError, match="detector: no detector named 'nosuch'"):
         train(cfg, progress=False)  # refused before the run folder is made
     assert not (tmp_path / "runs").exists()
 
@@ -79,7 +79,7 @@ def test_a_new_detector_registers_without_touching_other_files() -> None:
 
     try:
         assert "toy-test" in list_detectors()
-        cfg = config_from_overrides("demo", variant="toy-test", image_size=SIZE)
+        cfg = config_from_overrides("demo", detector="toy-test", image_size=SIZE)
         model = create_detector(cfg)
         assert isinstance(model, Toy) and model.decoder is None
         assert cfg.run_name.startswith("demo-toy-test-")
@@ -127,7 +127,7 @@ def test_preprocessing_comes_from_timm() -> None:
 
 
 def test_baseline_is_jdfd_without_the_decoder() -> None:
-    model = _small(variant="baseline")
+    model = _small(detector="baseline")
     assert not model.reconstructs and model.decoder is None
     assert not any(n.startswith("decoder") for n, _ in model.named_parameters())
     jdfd = _small()

@@ -24,9 +24,9 @@ NOISY = ("ffpp", "uadfv"), (3.0, -2.0, 1.0)
 DEFAULT_GAP = (2.0, -1.0, 2.0)  # mean 1, std 1.7: within noise with 3 seeds
 
 
-def _row(variant: str, train: str, test: str, ratio: float, seed: int, auc: float) -> dict:
-    return {"run_name": f"demo-{variant}-{train}-u{round(ratio * 100):02d}-s{seed}",
-            "profile": "demo", "variant": variant, "train_dataset": train,
+def _row(detector: str, train: str, test: str, ratio: float, seed: int, auc: float) -> dict:
+    return {"run_name": f"demo-{detector}-{train}-u{round(ratio * 100):02d}-s{seed}",
+            "profile": "demo", "detector": detector, "train_dataset": train,
             "unlabeled_ratio": ratio, "seed": seed, "test_dataset": test, "split": "test",
             "frame_auc": auc, "video_auc": auc - 0.05, "ap": 0.5, "eer": 0.4, "acc": 0.5}
 
@@ -131,7 +131,7 @@ def _write_metric_files(folder: Path, results: pd.DataFrame) -> None:
         scores = pd.DataFrame({"dataset": r.test_dataset, "method": "m",
                                "video": [f"v{j // 4}" for j in range(40)], "frame": 0,
                                "label": labels, "score": rng.normal(labels * r.frame_auc, 1)})
-        rec = {k: getattr(r, k) for k in ("run_name", "profile", "variant", "train_dataset",
+        rec = {k: getattr(r, k) for k in ("run_name", "profile", "detector", "train_dataset",
                                           "unlabeled_ratio", "seed", "test_dataset", "split")}
         m = {k: getattr(r, k) for k in ("frame_auc", "video_auc", "ap", "eer", "acc")}
         rec.update(metrics=m, checkpoint={"path": f"runs/{r.run_name}/best.pt"},
@@ -315,7 +315,7 @@ def test_metric_table_is_one_row_per_cell_in_the_papers_order() -> None:
     AUC's std, rows in Table 2's order."""
     from jdfd_lib.experiments.grid import metric_table
 
-    table = metric_table(_results(), variant="jdfd")
+    table = metric_table(_results(), detector="jdfd")
     order = list(report.paper.TEST_SETS)
     assert table[["train_dataset", "test_dataset"]].values.tolist() == \
         [[a, b] for a in order for b in order]

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from jdfd_lib import cli
+from jdfd_lib.evaluation.results import current_names
 from jdfd_lib.reporting.reproduce import FLOOR, Z, check_results, format_report, tolerance
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "results" / "demo" / "metrics.json"
 SEEDS = (0, 1, 2)
-# (variant, train, unlabeled ratio, test) -> frame AUC (fraction) of seeds 0, 1, 2
+# (detector, train, unlabeled ratio, test) -> frame AUC (fraction) of seeds 0, 1, 2
 CELLS = {
     ("baseline", "ffpp", 0.0, "ffpp"): (0.90, 0.92, 0.94),
     ("baseline", "ffpp", 0.0, "celebdf"): (0.60, 0.55, 0.65),
@@ -29,10 +30,10 @@ COUNTS = {"ffpp": (160, 20), "celebdf": (104, 13), "uadfv": (32, 4)}
 
 def _records() -> list[dict]:
     records = []
-    for (variant, train, ratio, test), aucs in CELLS.items():
+    for (detector, train, ratio, test), aucs in CELLS.items():
         for seed, auc in zip(SEEDS, aucs, strict=True):
             n_frames, n_videos = COUNTS[test]
-            records.append({"profile": "demo", "variant": variant, "train_dataset": train,
+            records.append({"profile": "demo", "detector": detector, "train_dataset": train,
                             "unlabeled_ratio": ratio, "seed": seed, "test_dataset": test,
                             "frame_auc": auc, "video_auc": auc, "n_frames": n_frames,
                             "n_videos": n_videos})
@@ -58,7 +59,7 @@ def _tol(aucs: tuple[float, ...]) -> float:
 
 
 def _find(records: list[dict], cell: tuple, seed: int) -> dict:
-    return next(r for r in records if (r["variant"], r["train_dataset"], r["unlabeled_ratio"],
+    return next(r for r in records if (r["detector"], r["train_dataset"], r["unlabeled_ratio"],
                                        r["test_dataset"], r["seed"]) == (*cell, seed))
 
 
@@ -83,7 +84,7 @@ def test_identical_results_pass(tmp_path: Path) -> None:
 def test_every_value_moved_within_tolerance_passes(tmp_path: Path) -> None:
     actual = _records()
     for record in actual:
-        cell = (record["variant"], record["train_dataset"], record["unlabeled_ratio"],
+        cell = (record["detector"], record["train_dataset"], record["unlabeled_ratio"],
                 record["test_dataset"])
         sign = -1 if record["frame_auc"] > 0.5 else 1
         # every seed moves by 0.9 tol, so does the mean
@@ -128,7 +129,8 @@ def test_committed_metrics_pass_against_themselves_and_fail_when_one_auc_moves(
     assert ok, format_report(results)
     moved = copy.deepcopy(committed)
     record = moved[len(moved) // 2]
-    target = next(r for r in results if r.cell == (record["variant"], record["train_dataset"],
+    target = next(r for r in results if r.cell == (current_names(record)["detector"],
+                                                   record["train_dataset"],
                                                    round(record["unlabeled_ratio"], 6),
                                                    record["test_dataset"]))
     shift = target.n * (target.tol + 0.5) / 100  # moves the cell's mean by tol + 0.5 points
@@ -140,7 +142,7 @@ def test_committed_metrics_pass_against_themselves_and_fail_when_one_auc_moves(
 
 def test_missing_seed_fails(tmp_path: Path) -> None:
     actual = [r for r in _records()
-              if not (r["test_dataset"] == "ffpp" and r["variant"] == "jdfd" and r["seed"] == 2)]
+              if not (r["test_dataset"] == "ffpp" and r["detector"] == "jdfd" and r["seed"] == 2)]
     ok, results = check_results(_records(), actual)
     assert not ok
     (bad,) = [r for r in results if not r.ok]

@@ -27,7 +27,7 @@ def test_reading_results_and_writing_the_report_never_import_torch() -> None:
 
 def _record(run: str, test: str, split: str = "test", **extra) -> dict:
     return {"run_name": run, "test_dataset": test, "split": split, "profile": "demo",
-            "variant": "jdfd", "train_dataset": "ffpp", "unlabeled_ratio": 0.0, "seed": 0,
+            "detector": "jdfd", "train_dataset": "ffpp", "unlabeled_ratio": 0.0, "seed": 0,
             "metrics": {"frame_auc": 0.75, "video_auc": 0.5, "ap": 0.7, "eer": 0.3,
                         "acc": 0.6, "n_frames": 4},
             "checkpoint": {"path": f"runs/{run}/best.pt"}, **extra}

@@ -297,9 +297,9 @@ def test_load_checkpoint_refuses_mismatches(trained, tmp_path) -> None:
     torch.save(state, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match=r"bad\.pt.*classifier\.0\.weight"):
         load_checkpoint(tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match=r"best\.pt.*variant"):
+    with pytest.raises(ValueError, match=r"best\.pt.*detector"):
         load_checkpoint(run_dir / "best.pt",
-                        expected=config_from_overrides("demo", variant="baseline"))
+                        expected=config_from_overrides("demo", detector="baseline"))
     other_paths = TrainConfig.from_dict({**cfg.to_dict(), "faces_root": "elsewhere"})
     model, _, _ = load_checkpoint(run_dir / "best.pt", expected=other_paths)
     assert not model.training
@@ -321,7 +321,7 @@ def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
     train_mod.add_arguments(parser)
     args = parser.parse_args([
         "--profile", "demo", "--train-dataset", "uadfv", "--faces-root", str(faces),
-        "--variant", "baseline", "--unlabeled-ratio", "0.25", "--epochs", "1",
+        "--detector", "baseline", "--unlabeled-ratio", "0.25", "--epochs", "1",
         "--out", str(tmp_path), "--no-progress", "--set", f"image_size={SIZE}",
         "--set", "max_frames_per_video=none", "--set", "decoder_channels=8,8,8"])
     assert train_mod.run(args) == 0
@@ -329,7 +329,7 @@ def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
     log = pd.read_csv(run_dir / "metrics.csv")
     assert log["train_rec"].tolist() == [0.0]  # no decoder: the hidden images add nothing
     _, cfg, _ = load_checkpoint(run_dir / "best.pt")
-    assert cfg.variant == "baseline" and cfg.unlabeled_ratio == 0.25
+    assert cfg.detector == "baseline" and cfg.unlabeled_ratio == 0.25
 
 
 @pytest.mark.parametrize("dataset, test_may_share", [("celebdf", True), ("ffpp", False),

@@ -1,10 +1,11 @@
 """The training configuration of JDFD and its profiles (paper Sec. 4.2 and 4.4).
 
-One flat, typed dataclass holds every knob of a training run. Values the paper states
-(Sec. 4.2: beta1 = 0.8, beta2 = 0.2, SGD with lr 0.005 for the autoencoder and 0.0004 for the
-classifier, StepLR step 5 / factor 0.8, batch 4, 299x299 inputs) live in the ``paper``
-profile; everything the paper leaves open (epochs, momentum, weight decay, latent size,
-decoder widths, ImageNet initialisation, ...) is a named field with a documented default.
+One typed dataclass holds the common recipe of a training run and, in one field, the chosen
+detector's own options (declared and checked by the detector: ``Detector.options``). Values the
+paper states (Sec. 4.2: beta1 = 0.8, beta2 = 0.2, SGD with lr 0.005 for the autoencoder and
+0.0004 for the classifier, StepLR step 5 / factor 0.8, batch 4, 299x299 inputs) live in the
+``paper`` profile; everything the paper leaves open (epochs, momentum, weight decay, latent
+size, decoder widths, ImageNet initialisation, ...) is a named field with a documented default.
 The ``demo`` profile keeps the paper's learning rates, betas and scheduler; it scales data,
 epochs and image size down, and replaces the encoder and batch size where measurements on a
 2-core CPU showed the paper's values cannot learn within the demo's budget (README, Profiles).
@@ -16,7 +17,8 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 PROFILES = ("paper", "demo", "faces", "faces_paper")
@@ -41,8 +43,8 @@ class TrainConfig:
     profile: str = "paper"  # "paper" | "demo": which preset the other values came from
     train_dataset: str = "ffpp"  # a registered dataset (jdfd_lib.datasets.registry): the
     #   training set; the paper's are "ffpp" | "celebdf" | "uadfv" (Table 2 rows)
-    variant: str = "jdfd"  # a registered detector (jdfd_lib.detectors.registry): "jdfd"
-    #   (decoder + classifier) | "baseline" (no decoder, Table 3) | ...
+    detector: str = "jdfd"  # a registered detector (jdfd_lib.detectors.registry): "jdfd"
+    #   (decoder + classifier) | "baseline" (no decoder, Table 3) | "lae" | "exposing" | ...
     unlabeled_ratio: float = 0.0  # Sec. 4.4 / Fig. 4: images drawn from EACH other dataset's
     #   train split, as a fraction of the training-set size (0.05, 0.10, 0.15), labels hidden
     unlabeled_datasets: tuple[str, ...] = ("ffpp", "celebdf", "uadfv")  # Sec. 4.4 / Fig. 4:
@@ -81,48 +83,10 @@ class TrainConfig:
     decoder_channels: tuple[int, ...] = (512, 256, 128, 64, 32, 16)
     classifier_hidden: tuple[int, ...] = (512,)  # hidden fc widths before the 2 logits
 
-    # --- LAE (jdfd_lib/detectors/lae.py; Du et al. 2020), ignored by other detectors ---
-    # The paper states the parts (U-net-like autoencoder, VGG-16 perceptual and DCGAN
-    # adversarial terms, mask-regularised interpretation, masks for < 3 % of the training
-    # images picked by active learning) but no sizes or weights: every value is ours.
-    lae_base_channels: int = 32  # U-net width at the first level, doubled per level
-    lae_depth: int = 4  # stride-2 encoder levels (bottleneck at 1/16 of the input side)
-    lae_latent_channels: int = 128  # bottleneck channels: first half real, second half fake
-    lae_skip_connections: bool = True  # U-net skips at every level but the top one
-    lae_act_weight: float = 1.0  # activation (classification) loss
-    lae_rec_weight: float = 1.0  # L1 reconstruction loss
-    lae_perceptual_weight: float = 0.1  # VGG-16 relu3_3 feature loss; 0 turns it off
-    lae_vgg_weights: str | None = None  # local vgg16 state dict; None = torchvision download
-    lae_adversarial_weight: float = 0.01  # generator's adversarial term (DCGAN critic)
-    lae_interpretation_weight: float = 1.0  # L1 of interpretation map vs forgery mask
-    lae_mask_budget: float = 0.03  # share of training images whose mask may be used (< 3 %)
-    lae_select_every: int = 1  # epochs between active-learning rounds
-
-    # --- Exposing the Deception (jdfd_lib/detectors/exposing.py; Ba et al. 2024), ignored by
-    #     other detectors ---
-    # Defaults are the official code's (github.com/QingyuLiu/Exposing-the-Deception); the paper
-    # leaves them open.
-    exposing_num_blocks: int = 4  # Local Information Blocks: separate backbones, each on the
-    #   whole face (official parameters.py --num_LIBs 4; models/MI_Net.py); >= 2
-    exposing_backbone: str = "resnet34.tv_in1k"  # timm name of every block's backbone: ResNet-34
-    #   with torchvision's ImageNet weights (official parameters.py --model resnet ->
-    #   models/MI_Net.py resnet34(pretrained=True), models/resnet.py's torchvision URL)
-    exposing_dropout: float = 0.5  # dropout of the fusion MLP and before the fused head
-    #   (official models/MI_Net.py, ChannelCompress and MI_Net.linear)
-    exposing_temperature: float = 1.5  # T of the softened predictions softmax(logits / T) in
-    #   both information losses (official parameters.py --temperature 1.5)
-    exposing_global_loss: bool = True  # Global Information Loss and the CE of the head on all
-    #   blocks' features (official parameters.py --gil_loss True)
-    exposing_local_loss: bool = True  # Local Information Loss and the CE of the leave-one-
-    #   block-out heads (official parameters.py --lil_loss True)
-    exposing_uncertainty_weights: bool = True  # learn the balance of the loss terms as
-    #   uncertainty weights (official --balance_loss_method auto); False: the fixed weights below
-    exposing_weight_ce: float = 1.0  # fixed weight of the cross-entropy terms (official
-    #   --scales [1,2,10], first entry; used with exposing_uncertainty_weights=False)
-    exposing_weight_global: float = 2.0  # fixed weight of the Global Information Loss (--scales
-    #   second entry: the order in which losses/mi_loss.py returns the terms)
-    exposing_weight_local: float = 10.0  # fixed weight of the Local Information Loss (--scales
-    #   third entry)
+    # --- the detector's own options (Detector.options: a dataclass in the detector's module) ---
+    detector_options: dict[str, Any] = field(default_factory=dict)  # option name -> value
+    #   for ``detector``, plain JSON; jdfd_lib.detectors.registry validates them and fills in
+    #   every default. Set one by its prefixed name, e.g. ``--set lae_depth=3``.
 
     # --- data ---
     hflip: bool = True  # random horizontal flip of training crops (p = 0.5); not stated
@@ -151,6 +115,10 @@ class TrainConfig:
         self.classifier_hidden = tuple(int(c) for c in self.classifier_hidden)
         self.unlabeled_datasets = tuple(str(d) for d in self.unlabeled_datasets)
         self.adam_betas = tuple(float(b) for b in self.adam_betas)
+        if not isinstance(self.detector_options, dict):
+            raise ValueError(f"detector_options must be a dict (option name -> value), got "
+                             f"{self.detector_options!r}")
+        self.detector_options = {str(k): plain(v) for k, v in self.detector_options.items()}
         self.validate()
 
     def validate(self) -> None:
@@ -167,8 +135,7 @@ class TrainConfig:
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
             (self.compile_mode in COMPILE_MODES, f"compile_mode must be one of {COMPILE_MODES}"),
-            (0.0 <= self.lae_mask_budget <= 1.0 and self.lae_select_every >= 1,
-             "lae_mask_budget must be in [0, 1] and lae_select_every >= 1"),
+            (bool(self.detector), "detector must name a registered detector"),
             (len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
              "adam_betas must be two numbers in [0, 1)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
@@ -190,23 +157,25 @@ class TrainConfig:
         ``-n<train_images>`` when a run uses a subset of its training images."""
         ratio = round(100 * self.unlabeled_ratio)
         subset = "" if self.train_images is None else f"-n{self.train_images}"
-        return (f"{self.profile}-{self.variant}-{self.train_dataset}-u{ratio:02d}"
+        return (f"{self.profile}-{self.detector}-{self.train_dataset}-u{ratio:02d}"
                 f"-s{self.seed}{subset}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
+        return {k: plain(v) for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild from :meth:`to_dict` output.
+        """Rebuild from :meth:`to_dict` output, or from a config saved before the detector
+        held its own options (:func:`upgrade_legacy`: ``variant``, flat ``lae_*`` /
+        ``exposing_*`` fields).
 
         Raises:
             ValueError: unknown field names.
         """
-        _check_names(data)
-        return cls(**data)
+        fields, options = split_options(upgrade_legacy(data))
+        _check_names(fields)
+        return cls(**fields, detector_options=options)
 
     def to_json(self) -> str:
         """The config as indented JSON."""
@@ -219,27 +188,19 @@ _PROFILES: dict[str, dict[str, Any]] = {
     "demo": dict(
         faces_root="data/demo_faces",
         # Deviations from the paper's recipe, each forced by a measurement on 2 CPU cores
-        # (README, "Profiles" and BENCHMARKS.md): legacy_xception from random weights learnt
-        # nothing in the budget (train CE 0.719 -> 0.700 in 3 epochs, ~17 img/s at batch 4);
-        # resnet10t learns the demo task in a few epochs at ~170 img/s (batch 16, 64 px).
-        encoder="resnet10t",
+        # (BENCHMARKS.md, "The demo profiles' recipes"):
+        encoder="resnet10t",  # learns the demo task from random weights; Xception does not
         pretrained=False,  # the demo runs offline (CI, HF_HUB_OFFLINE=1): random weights
         batch_size=16,  # 1.9x the img/s of batch 4 on 2 cores, and no slower to learn per image
-        # lr: batch 16 is 4x the paper's, and the linear scaling rule would scale its lr 4x;
-        # 0.01 for both groups, halved every 2 epochs (the paper's StepLR(5, 0.8) never
-        # decays within 6 short epochs). Measured on val (README, Profiles): the paper's
-        # 0.0004 for the classifier left the FF++ val AUC at 0.80 after 3 epochs (0.91 with
-        # 0.005); at a constant 0.005 the val AUC swung by up to 0.1 between epochs; 0.005
-        # halved every 2 epochs under-fit (Celeb-DF seed 2: 0.956 after 6 epochs, 0.991 at
-        # 0.01).
+        # lr: batch 16 is 4x the paper's (linear scaling); halved every 2 epochs, as the
+        # paper's StepLR(5, 0.8) never decays within 6 short epochs; chosen on validation
         lr_autoencoder=0.01,
         lr_classifier=0.01,
         lr_step_size=2,
         lr_gamma=0.5,
         epochs=6,  # best epoch chosen on validation (val_every=1)
         samples_per_epoch=384,  # the same budget for every training set (2304 images a run);
-        #   448 (2688) before the related detectors joined the demo: 384 keeps ./run_all.sh
-        #   within 15 minutes on 2 cores (BENCHMARKS.md), at a measured cost on validation
+        #   keeps ./run_all.sh within 15 minutes on 2 cores (BENCHMARKS.md)
         stop_at_val_auc=1.0,  # a perfect val AUC cannot be beaten: the rest would be wasted
         image_size=64,  # 64 px crops of the demo extraction
         decoder_channels=(64, 32, 16, 8),  # 4 -> 32 px, last layer -> 64 px = image_size;
@@ -258,14 +219,13 @@ _PROFILES: dict[str, dict[str, Any]] = {
         encoder="resnet10t",  # the demo's encoder: learns from random weights on 2 cores
         pretrained=False,  # offline, as the demo
         batch_size=16,
-        lr_autoencoder=0.01,  # the demo's lr and StepLR(2, 0.5): val AUC 0.614, 0.629,
-        lr_classifier=0.01,  #   0.644, 0.652 over 4 epochs
+        lr_autoencoder=0.01,  # the demo's lr and StepLR(2, 0.5): the val AUC rose every epoch
+        lr_classifier=0.01,
         lr_step_size=2,
         lr_gamma=0.5,
-        epochs=4,  # 8 epochs (StepLR(4, 0.5)) reached 0.676, +2.4 points for 2x the time;
-        #   4 keep the study well inside its 90 minutes (BENCHMARKS.md, real faces)
+        epochs=4,  # keeps the study well inside its 90 minutes; 8 gained little for 2x the time
         samples_per_epoch=6000,  # images drawn per epoch (class-balanced), half the train split
-        image_size=64,  # 96 px: 0.646 after 4 epochs at 2x the time of 64 px (0.652)
+        image_size=64,  # 96 px was no better at 2x the time
         decoder_channels=(64, 32, 16, 8),
         num_workers=0,
         amp=False,
@@ -293,40 +253,110 @@ def config_from_overrides(profile: str, **overrides: Any) -> TrainConfig:
     """A profile's config with some fields replaced.
 
     Args:
-        profile: ``paper`` or ``demo``.
-        **overrides: field name -> value.
+        profile: ``paper``, ``demo``, ...
+        **overrides: field name -> value; the detector's options as ``<detector>_<option>``
+            or in a ``detector_options`` dict (:func:`split_options`). Neither fills in nor
+            checks the options: :func:`jdfd_lib.detectors.registry.detector_config` does.
 
     Raises:
         ValueError: an override names no field of :class:`TrainConfig`, or a bad value.
     """
-    _check_names(overrides)
-    if "profile" in overrides and overrides["profile"] != profile:
-        raise ValueError(f"profile given twice: {profile!r} and {overrides['profile']!r}")
+    fields, options = split_options(overrides)
+    _check_names(fields)
+    if "profile" in fields and fields["profile"] != profile:
+        raise ValueError(f"profile given twice: {profile!r} and {fields['profile']!r}")
     base = get_profile(profile).to_dict()
-    return TrainConfig(**{**base, **overrides})
+    return TrainConfig(**{**base, **fields, "detector_options": options})
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+LEGACY_DETECTOR_FIELD = "variant"  # the name of ``detector`` before issue 20
+# the prefixes of the detectors' option fields that TrainConfig held (flat) before issue 20
+LEGACY_OPTION_PREFIXES = ("lae_", "exposing_")
+
+
+def upgrade_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config of an older layout in today's names: ``variant`` becomes ``detector``;
+    of the flat ``lae_*`` / ``exposing_*`` fields, the chosen detector's stay (as its
+    prefixed options, :func:`split_options`) and the other detector's go (they were ignored).
+
+    Raises:
+        ValueError: ``variant`` and ``detector`` both given, and different.
+    """
+    data = _renamed(data)
+    own = f"{data.get('detector', TrainConfig.detector)}_"
+    return {k: v for k, v in data.items() if k in FIELDS or k.startswith(own)
+            or not k.startswith(LEGACY_OPTION_PREFIXES)}
+
+
+def _renamed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with ``variant`` (the old name) given as ``detector``."""
+    data = dict(data)
+    if LEGACY_DETECTOR_FIELD in data:
+        old = data.pop(LEGACY_DETECTOR_FIELD)
+        if data.setdefault("detector", old) != old:
+            raise ValueError(f"detector given twice: {data['detector']!r} and "
+                             f"{LEGACY_DETECTOR_FIELD}={old!r}")
+    return data
+
+
+def split_options(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Settings given by name -> (TrainConfig fields, the detector's options).
+
+    A detector's option is named ``<detector>_<option>`` wherever settings are given by name
+    (``--set lae_depth=3``, overrides, :attr:`Detector.profiles`), where ``detector`` is the
+    one the settings choose (``detector``, or its old name ``variant``; default ``jdfd``); a
+    ``detector_options`` dict may give them unprefixed (the prefixed names win). Names that
+    are neither stay with the fields, for :class:`TrainConfig` to refuse.
+    """
+    data = _renamed(data)
+    own = f"{data.get('detector', TrainConfig.detector)}_"
+    options = dict(data.pop("detector_options", None) or {})
+    for key in [k for k in data if k not in FIELDS and k.startswith(own)]:
+        options[key.removeprefix(own)] = data.pop(key)
+    return data, options
+
+
+def plain(value: Any) -> Any:
+    """A value as plain JSON holds it: tuples (nested too) become lists, dicts are copied."""
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
 
 
 def _check_names(data: dict[str, Any]) -> None:
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise ValueError(f"unknown TrainConfig field(s) {unknown}; known fields: {sorted(known)}")
+        detector = data.get("detector", TrainConfig.detector)
+        raise ValueError(f"unknown TrainConfig field(s) {unknown} (an option of detector "
+                         f"{detector!r} is named {detector}_<option>); known fields: "
+                         f"{sorted(FIELDS)}")
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
+def parse_assignment(text: str, options: Mapping[str, Any] | None = None) -> tuple[str, Any]:
     """Parse a command-line ``FIELD=VALUE`` into a typed (name, value).
 
     Values follow the field's type: ``true``/``false`` for bools, ``none`` for optional
-    fields, comma-separated integers for tuples (``512,256``).
+    fields, comma-separated values for tuples (``512,256``).
+
+    Args:
+        text: ``NAME=VALUE``.
+        options: more names a value may be given for, with their types (a detector's
+            prefixed options, :func:`jdfd_lib.detectors.registry.parse_setting`).
 
     Raises:
-        ValueError: no ``=``, an unknown field, or a value of the wrong type.
+        ValueError: no ``=``, an unknown name, or a value of the wrong type.
     """
     name, sep, raw = text.partition("=")
     if not sep:
         raise ValueError(f"--set expects FIELD=VALUE, got {text!r}")
-    _check_names({name: None})
-    hint = typing.get_type_hints(TrainConfig)[name]
+    name = name.strip()
+    options = dict(options or {})
+    if name not in options:
+        _check_names({name: None})
+    hint = options.get(name) or typing.get_type_hints(TrainConfig)[name]
     try:
         return name, _parse_value(hint, raw.strip())
     except ValueError as err:
@@ -349,4 +379,5 @@ def _parse_value(hint: Any, raw: str) -> Any:
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",
-           "PROFILES", "PAPER_PROTOCOL_PROFILES", "RUNTIME_FIELDS"]
+           "split_options", "upgrade_legacy", "plain", "FIELDS", "PROFILES",
+           "PAPER_PROTOCOL_PROFILES", "RUNTIME_FIELDS"]

@@ -3,7 +3,7 @@
 JDFD (paper Sec. 3.2-3.3) is one detector; the no-decoder baseline of Table 3 another; related
 detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A detector is a
 ``torch.nn.Module`` subclass of :class:`Detector`, registered by name, built from a
-``TrainConfig`` (its name is the config's ``variant``), and honours this contract:
+``TrainConfig`` (its name is the config's ``detector``), and honours this contract:
 
 - **Input**: a batch of face crops ``x`` (B, 3, H, W), normalised with ``pretrained_cfg``'s
   ``mean`` and ``std`` at ``pretrained_cfg["input_size"]`` (3, S, S); any extra per-image
@@ -24,17 +24,27 @@ detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A de
   unlabelled: their label must not enter a supervised term).
 - **Parameters**: :meth:`Detector.param_groups` lists the optimiser's groups, each
   ``{"name", "params", "lr"}``, every trainable parameter in exactly one group.
+- **Options**: :attr:`Detector.options` is a frozen dataclass of the detector's own settings
+  (sizes, loss weights, ...), its defaults documented and its ranges checked in
+  ``__post_init__`` (``ValueError``); a config holds them in ``detector_options`` and
+  :meth:`Detector.options_of` gives them typed. By name they are ``<detector>_<option>``
+  (``--set lae_depth=3``).
 - **Profiles**: :attr:`Detector.profiles` holds the detector's own recipe per profile (its
-  paper's backbone, optimiser, input size, ...): ``TrainConfig`` values laid over the
-  profile's and under the user's overrides by
+  paper's backbone, optimiser, input size, its options, ...): ``TrainConfig`` values and
+  prefixed options laid over the profile's and under the user's overrides by
   :func:`jdfd_lib.detectors.registry.detector_config`.
+- **Reports**: :attr:`Detector.label` names it in tables and figures; :attr:`Detector.compared`
+  says whether it joins the detector comparison (notebook 06), at row :attr:`Detector.order`.
 - **Provenance**: the registry sets :attr:`Detector.name`; checkpoints save the config, so a
   detector is rebuilt from a checkpoint alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -44,6 +54,36 @@ from torch import nn
 from jdfd_lib.core.config import TrainConfig
 
 NUM_CLASSES = 2  # logits order: (real, fake); label 0 = real, 1 = fake
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a detector that has none of its own."""
+
+
+def build_options(options: type, given: Mapping[str, Any], detector: str = "") -> Any:
+    """An options dataclass from plain values (a config's ``detector_options``).
+
+    Lists become tuples where the field is a tuple; omitted options take their defaults.
+
+    Raises:
+        ValueError: a name the dataclass does not declare (one line naming the declared
+            ones), or a value its ``__post_init__`` refuses.
+    """
+    names = [f.name for f in dataclasses.fields(options)]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"detector {detector!r} has no option {', '.join(map(repr, unknown))}; "
+                         f"its options: {', '.join(names) or 'none'}")
+    hints = typing.get_type_hints(options)
+    values = {k: tuple(v) if isinstance(v, list) and _is_tuple(hints[k]) else v
+              for k, v in given.items()}
+    return options(**values)
+
+
+def _is_tuple(hint: Any) -> bool:
+    return typing.get_origin(hint) is tuple or any(
+        typing.get_origin(a) is tuple for a in typing.get_args(hint))
 
 
 @dataclass(frozen=True)
@@ -81,7 +121,12 @@ class Detector(nn.Module, ABC):
         extra_inputs: names of the extra per-image inputs ``forward`` needs (none for JDFD).
         targets: names of the per-image training targets ``loss`` reads from
             ``Batch.extras`` besides the label (none for JDFD; ``("mask",)`` for LAE).
-        profiles: profile name -> ``TrainConfig`` values of this detector's own recipe.
+        label: its name in tables and figures ("" -> :attr:`name`).
+        compared: it joins the detector comparison (notebook 06, ``detectors.md``).
+        order: its row in the comparison (lower first; ties by name).
+        options: the dataclass of its own options (:class:`NoOptions` when it has none).
+        profiles: profile name -> ``TrainConfig`` values (and ``<name>_<option>`` options)
+            of this detector's own recipe.
         pretrained_cfg: ``mean``, ``std`` (per channel) and ``input_size`` (3, S, S) of the
             inputs, as timm's models carry them.
     """
@@ -90,8 +135,32 @@ class Detector(nn.Module, ABC):
     reconstructs: ClassVar[bool] = False
     extra_inputs: ClassVar[tuple[str, ...]] = ()
     targets: ClassVar[tuple[str, ...]] = ()
+    label: ClassVar[str] = ""
+    compared: ClassVar[bool] = True
+    order: ClassVar[int] = 100
+    options: ClassVar[type] = NoOptions
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
     pretrained_cfg: dict[str, Any]
+
+    @classmethod
+    def options_of(cls, cfg: TrainConfig) -> Any:
+        """The config's ``detector_options`` as this detector's :attr:`options` dataclass.
+
+        Raises:
+            ValueError: an unknown option or a bad value (:func:`build_options`).
+        """
+        return build_options(cls.options, cfg.detector_options, cls.name)
+
+    @classmethod
+    def display_label(cls) -> str:
+        """:attr:`label`, else the registered name."""
+        return cls.label or cls.name
+
+    @classmethod
+    def comparison_note(cls, cfg: TrainConfig) -> str:
+        """A sentence for the comparison's note on how the profile's ``cfg`` runs this
+        detector, when a reader needs it (default: none)."""
+        return ""
 
     @classmethod
     @abstractmethod

@@ -37,6 +37,7 @@ uses two ``resnet10t`` blocks for 3 epochs, measured to train in about the time 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -81,6 +82,41 @@ def leave_one_out(features: torch.Tensor, i: int) -> torch.Tensor:
     return features[:, keep].flatten(1)
 
 
+@dataclass(frozen=True)
+class ExposingOptions:
+    """Exposing the Deception's own options (``--set exposing_<option>=...``). Defaults are the
+    official code's (github.com/QingyuLiu/Exposing-the-Deception); the paper leaves them open."""
+
+    num_blocks: int = 4  # Local Information Blocks: separate backbones, each on the whole
+    #   face (official parameters.py --num_LIBs 4; models/MI_Net.py); >= 2
+    backbone: str = "resnet34.tv_in1k"  # timm name of every block's backbone: ResNet-34 with
+    #   torchvision's ImageNet weights (official parameters.py --model resnet ->
+    #   models/MI_Net.py resnet34(pretrained=True), models/resnet.py's torchvision URL)
+    dropout: float = 0.5  # dropout of the fusion MLP and before the fused head
+    #   (official models/MI_Net.py, ChannelCompress and MI_Net.linear)
+    temperature: float = 1.5  # T of the softened predictions softmax(logits / T) in both
+    #   information losses (official parameters.py --temperature 1.5)
+    global_loss: bool = True  # Global Information Loss and the CE of the head on all blocks'
+    #   features (official parameters.py --gil_loss True)
+    local_loss: bool = True  # Local Information Loss and the CE of the leave-one-block-out
+    #   heads (official parameters.py --lil_loss True)
+    uncertainty_weights: bool = True  # learn the balance of the loss terms as uncertainty
+    #   weights (official --balance_loss_method auto); False: the fixed weights below
+    weight_ce: float = 1.0  # fixed weight of the cross-entropy terms (official --scales
+    #   [1,2,10], first entry; used with uncertainty_weights=False)
+    weight_global: float = 2.0  # fixed weight of the Global Information Loss (--scales second
+    #   entry: the order in which losses/mi_loss.py returns the terms)
+    weight_local: float = 10.0  # fixed weight of the Local Information Loss (--scales third)
+
+    def __post_init__(self) -> None:
+        if self.num_blocks < 2:
+            raise ValueError(f"exposing_num_blocks must be >= 2 (leave-one-block-out heads "
+                             f"need another block), got {self.num_blocks}")
+        if not 0.0 <= self.dropout < 1.0 or self.temperature <= 0:
+            raise ValueError(f"exposing_dropout must be in [0, 1) and exposing_temperature > 0, "
+                             f"got {self.dropout} and {self.temperature}")
+
+
 @register_detector("exposing")
 class ExposingTheDeception(Detector):
     """N Local Information Blocks, full / leave-one-out / fused heads (Ba et al. 2024).
@@ -96,9 +132,12 @@ class ExposingTheDeception(Detector):
         pretrained_cfg: the backbone's timm preprocessing, ``input_size`` = (3, S, S).
     """
 
+    label = "Exposing the Deception"
+    order = 3
+    options = ExposingOptions
     profiles = {
-        # The official recipe (github.com/QingyuLiu/Exposing-the-Deception); the exposing_*
-        # fields' defaults are already the official ones (jdfd_lib/core/config.py).
+        # The official recipe (github.com/QingyuLiu/Exposing-the-Deception); the options'
+        # defaults are already the official ones (ExposingOptions).
         "paper": dict(
             image_size=224,  # parameters.py --size 224 (dataset.py resizes every crop to it)
             pretrained=True,  # models/MI_Net.py: resnet34(pretrained=True), torchvision weights
@@ -115,17 +154,14 @@ class ExposingTheDeception(Detector):
             lr_step_size=1,
             lr_gamma=1.0,
         ),
-        # Measured on the run_all demo crops (FF++, 2 cores, 64 px, batch 16, plain loop):
-        # a step of N resnet10t blocks costs ~N times JDFD's demo step (4 blocks: 27 img/s,
-        # 2 blocks: 55 img/s, JDFD: 110 img/s). Best val AUC, seeds 0/1/2: 2 blocks x 3 epochs
-        # 0.949/0.978/0.986; 4 blocks x 2 epochs (the same time) 0.932/0.845/0.898; 4 blocks
-        # x 6 epochs (4x the time) 0.999 (seed 0); JDFD's demo 0.970/0.990/0.992.
+        # a step of N blocks costs ~N times JDFD's: 2 blocks for 3 epochs take about JDFD's
+        # demo time and learn best in it on FF++ validation (README, Profiles)
         "demo": dict(
             exposing_backbone="resnet10t",  # JDFD's demo encoder, the one that learns the
             #   demo task from random weights (README, Profiles)
             exposing_num_blocks=2,  # the fewest that keep leave-one-block-out heads: ~2x
             #   JDFD's cost per image instead of 4x
-            epochs=3,  # 3 x 448 images: about the time of JDFD's 6 x 448 (measured above)
+            epochs=3,  # half JDFD's 6 epochs: the same time at ~2x the cost per image
             optimizer="adam",  # the official optimiser, lr and weight decay (paper profile)
             lr_autoencoder=1e-3,
             lr_classifier=1e-3,
@@ -166,12 +202,13 @@ class ExposingTheDeception(Detector):
 
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> ExposingTheDeception:
-        """The network the ``exposing_*`` fields (and ``image_size``, ``pretrained``) describe."""
-        return cls(backbone=cfg.exposing_backbone, num_blocks=cfg.exposing_num_blocks,
-                   image_size=cfg.image_size, dropout=cfg.exposing_dropout,
-                   global_loss=cfg.exposing_global_loss, local_loss=cfg.exposing_local_loss,
-                   uncertainty_weights=cfg.exposing_uncertainty_weights,
-                   pretrained=cfg.pretrained, pretrained_file=cfg.pretrained_file)
+        """The network its :class:`ExposingOptions` (and ``image_size``, ``pretrained``)
+        describe."""
+        o = cls.options_of(cfg)
+        return cls(backbone=o.backbone, num_blocks=o.num_blocks, image_size=cfg.image_size,
+                   dropout=o.dropout, global_loss=o.global_loss, local_loss=o.local_loss,
+                   uncertainty_weights=o.uncertainty_weights, pretrained=cfg.pretrained,
+                   pretrained_file=cfg.pretrained_file)
 
     def forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 3, H, W) -> block features (B, N, C), each globally average-pooled."""
@@ -211,13 +248,13 @@ class ExposingTheDeception(Detector):
     def loss(self, out: dict[str, torch.Tensor], batch: Batch, cfg: TrainConfig
              ) -> dict[str, torch.Tensor]:
         """``total``: the terms balanced by uncertainty weights (or fixed ones); each term."""
-        terms = self.loss_terms(out, batch, cfg.exposing_temperature)
+        o = self.options_of(cfg)
+        terms = self.loss_terms(out, batch, o.temperature)
         stacked = torch.stack([terms[t] for t in self.terms])  # (n,)
         if self.loss_scales is not None:
             total = uncertainty_weighted(stacked, self.loss_scales)
         else:
-            fixed = {"ce": cfg.exposing_weight_ce, "gil": cfg.exposing_weight_global,
-                     "lil": cfg.exposing_weight_local}
+            fixed = {"ce": o.weight_ce, "gil": o.weight_global, "lil": o.weight_local}
             total = fixed_weighted(stacked, [fixed[t] for t in self.terms])
         return {"total": total, **terms}
 

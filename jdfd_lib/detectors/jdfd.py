@@ -43,6 +43,8 @@ class JDFD(Detector):
     """
 
     reconstructs = True
+    label = "JDFD"
+    order = 0
 
     def __init__(self, encoder: str = "legacy_xception", image_size: int = 299,
                  latent_dim: int | None = None, decoder_channels: Sequence[int] = (512, 256),
@@ -130,3 +132,5 @@ class JDFDBaseline(JDFD):
     """Table 3's baseline: JDFD without the decoder, trained with beta1 * CE alone."""
 
     reconstructs = False
+    label = "Baseline"
+    order = 1

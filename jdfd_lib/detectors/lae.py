@@ -1,11 +1,11 @@
 """LAE, the locality-aware autoencoder (Du, Pentyala, Li, Hu, CIKM 2020), as a registered detector.
 
-Built from the paper's description (no public code exists); each choice it leaves open is a
-``TrainConfig`` field prefixed ``lae_`` (README, Assumptions):
+Built from the paper's description (no public code exists); each choice it leaves open is an
+option of :class:`LAEOptions` (``--set lae_<option>=...``; README, Assumptions):
 
-- **Autoencoder** (U-net like): ``lae_depth`` stride-2 conv levels from ``lae_base_channels``
-  (doubling per level) to a bottleneck h of ``lae_latent_channels`` channels; the decoder
-  mirrors it with transposed convolutions and, with ``lae_skip_connections``, U-net skips at
+- **Autoencoder** (U-net like): ``depth`` stride-2 conv levels from ``base_channels``
+  (doubling per level) to a bottleneck h of ``latent_channels`` channels; the decoder
+  mirrors it with transposed convolutions and, with ``skip_connections``, U-net skips at
   every level but the top one (a top-level skip would let the decoder copy the input and
   the bottleneck learn nothing). It rebuilds the normalised input.
 - **Classification from the latent** (as in ForensicTransfer, which LAE builds on): h is split
@@ -25,12 +25,13 @@ Built from the paper's description (no public code exists); each choice it leave
   parameters (``torch.func.functional_call``), so each gradient reaches only its player.
 - **Active learning** (masks for a few images): :meth:`LAE.hardness` ranks training fakes by
   their classification loss (no mask needed to rank: the mask is the annotation being
-  requested); the trainer lets the hardest ones use their masks, up to ``lae_mask_budget``
-  of the training images (:mod:`jdfd_lib.training.active`).
+  requested); the trainer lets the hardest ones use their masks, up to ``mask_budget``
+  of the training images (:mod:`jdfd_lib.training.targets`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -78,21 +79,52 @@ class Discriminator(nn.Module):
         return self.net(x).mean(dim=(1, 2, 3))
 
 
+@dataclass(frozen=True)
+class LAEOptions:
+    """LAE's own options. The paper states the parts (U-net-like autoencoder, VGG-16 perceptual
+    and DCGAN adversarial terms, mask-regularised interpretation, masks for < 3 % of the
+    training images picked by active learning) but no sizes or weights: every value is ours."""
+
+    base_channels: int = 32  # U-net width at the first level, doubled per level
+    depth: int = 4  # stride-2 encoder levels (bottleneck at 1/16 of the input side)
+    latent_channels: int = 128  # bottleneck channels: first half real, second half fake
+    skip_connections: bool = True  # U-net skips at every level but the top one
+    act_weight: float = 1.0  # activation (classification) loss
+    rec_weight: float = 1.0  # L1 reconstruction loss
+    perceptual_weight: float = 0.1  # VGG-16 relu3_3 feature loss; 0 turns it off
+    vgg_weights: str | None = None  # local vgg16 state dict; None = torchvision download
+    adversarial_weight: float = 0.01  # generator's adversarial term (DCGAN critic)
+    interpretation_weight: float = 1.0  # L1 of interpretation map vs forgery mask
+    mask_budget: float = 0.03  # share of training images whose mask may be used (< 3 %)
+    select_every: int = 1  # epochs between active-learning rounds
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.mask_budget <= 1.0 and self.select_every >= 1):
+            raise ValueError(f"lae_mask_budget must be in [0, 1] and lae_select_every >= 1, "
+                             f"got {self.mask_budget} and {self.select_every}")
+        if self.latent_channels % 2 or self.depth < 1 or self.base_channels < 1:
+            raise ValueError(f"lae_latent_channels must be even (real and fake halves), "
+                             f"lae_depth and lae_base_channels >= 1; got {self.latent_channels}, "
+                             f"{self.depth}, {self.base_channels}")
+
+
 @register_detector("lae")
 class LAE(Detector):
     """Locality-aware autoencoder (see the module docstring)."""
 
     reconstructs = True
     targets = ("mask",)
+    label = "LAE"
+    order = 2
+    options = LAEOptions
     profiles = {
         # Not stated in the paper (no code exists): Adam as in ForensicTransfer, on the
         # same 299 px crops as JDFD so that the detectors see identical inputs.
         "paper": {"optimizer": "adam", "lr_autoencoder": 1e-4, "lr_classifier": 1e-4,
                   "lr_step_size": 5, "lr_gamma": 0.8},
-        # Demo: Adam 1e-3 (both groups) on the JDFD demo's StepLR(2, 0.5); no perceptual term
-        # offline (no VGG weights). Measured on FF++ validation only, seeds 0/1/2, best val
-        # AUC: JDFD's SGD 0.01 gave 0.830 / 0.657 / 0.848 (seed 1 barely learnt), Adam 1e-3
-        # 0.960 / 0.844 / 0.963 (README, Profiles).
+        # Demo: Adam 1e-3 (both groups) on the JDFD demo's StepLR(2, 0.5), which learnt on
+        # FF++ validation where JDFD's SGD 0.01 did not (README, Profiles); no perceptual
+        # term offline (no VGG weights).
         "demo": {"lae_perceptual_weight": 0.0, "lae_base_channels": 16,
                  "lae_latent_channels": 64, "optimizer": "adam", "lr_autoencoder": 1e-3,
                  "lr_classifier": 1e-3},
@@ -137,11 +169,20 @@ class LAE(Detector):
 
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> LAE:
-        """The autoencoder a config describes (``lae_*`` fields)."""
-        return cls(image_size=cfg.image_size, base_channels=cfg.lae_base_channels,
-                   depth=cfg.lae_depth, latent_channels=cfg.lae_latent_channels,
-                   skip_connections=cfg.lae_skip_connections,
-                   perceptual=cfg.lae_perceptual_weight > 0, vgg_weights=cfg.lae_vgg_weights)
+        """The autoencoder a config describes (its :class:`LAEOptions`)."""
+        o = cls.options_of(cfg)
+        return cls(image_size=cfg.image_size, base_channels=o.base_channels, depth=o.depth,
+                   latent_channels=o.latent_channels, skip_connections=o.skip_connections,
+                   perceptual=o.perceptual_weight > 0, vgg_weights=o.vgg_weights)
+
+    @classmethod
+    def comparison_note(cls, cfg: TrainConfig) -> str:
+        """Says so when the profile runs LAE without its mask term (data without masks)."""
+        if cls.options_of(cfg).interpretation_weight:
+            return ""
+        return ("LAE ran with its mask term off (`lae_interpretation_weight` 0): this data has "
+                "no forgery masks (one crop per video leaves no pristine frame to difference "
+                "against).")
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x (B, 3, H, W) normalised.
@@ -174,7 +215,7 @@ class LAE(Detector):
     def loss(self, out: dict[str, torch.Tensor], batch: Batch, cfg: TrainConfig
              ) -> dict[str, torch.Tensor]:
         """``total`` = act + rec + perceptual + adversarial (generator) + interpretation
-        (masked fakes) + the discriminator's own loss, each term weighted by its field."""
+        (masked fakes) + the discriminator's own loss, each term weighted by its option."""
         x, recon = batch.x.float(), out["recon"].float()
         terms = {
             "act": activation_loss(out["logits"].float(), batch.labels, batch.labelled),
@@ -184,10 +225,10 @@ class LAE(Detector):
                                        batch.extras.get("mask"), batch.extras.get("has_mask")),
         }
         adv_g, adv_d = adversarial_losses(self.discriminator, x, recon)
-        total = (cfg.lae_act_weight * terms["act"] + cfg.lae_rec_weight * terms["rec"]
-                 + cfg.lae_perceptual_weight * terms["perc"]
-                 + cfg.lae_adversarial_weight * adv_g
-                 + cfg.lae_interpretation_weight * terms["int"] + adv_d)
+        o = self.options_of(cfg)
+        total = (o.act_weight * terms["act"] + o.rec_weight * terms["rec"]
+                 + o.perceptual_weight * terms["perc"] + o.adversarial_weight * adv_g
+                 + o.interpretation_weight * terms["int"] + adv_d)
         return {"total": total, **terms, "adv_g": adv_g, "adv_d": adv_d}
 
     def _perceptual(self, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -202,14 +243,15 @@ class LAE(Detector):
     def training_targets(self, cfg: TrainConfig) -> tuple[str, ...]:
         """The masks, unless the interpretation term is off (``lae_interpretation_weight``
         0: data without masks, as real-face crops, trains the other terms)."""
-        return self.targets if cfg.lae_interpretation_weight else ()
+        return self.targets if self.options_of(cfg).interpretation_weight else ()
 
     def active_learning(self, cfg: TrainConfig) -> ActiveLearning | None:
         """``lae_mask_budget`` of the training images may use their mask, chosen every
         ``lae_select_every`` epochs; None when no mask is used (the term is off)."""
         if not self.training_targets(cfg):
             return None
-        return ActiveLearning(cfg.lae_mask_budget, cfg.lae_select_every)
+        o = self.options_of(cfg)
+        return ActiveLearning(o.mask_budget, o.select_every)
 
     def hardness(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         """(B,) how hard each image is for the active-learning selection: its activation

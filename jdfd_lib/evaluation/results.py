@@ -27,14 +27,15 @@ import pandas as pd
 from jdfd_lib.core.atomic import write_csv, write_json
 
 RESULT_COLUMNS = [
-    "run_name", "profile", "variant", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
+    "run_name", "profile", "detector", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
     "split", "frame_auc", "video_auc", "ap", "eer", "acc", "n_frames", "n_frames_real",
     "n_frames_fake", "n_videos", "n_videos_real", "n_videos_fake", "checkpoint", "json",
 ]
 # bootstrap interval bounds (fractions) from a record's ``intervals``; NaN when absent
 INTERVAL_COLUMNS = ["frame_auc_lo", "frame_auc_hi", "video_auc_lo", "video_auc_hi"]
 # the fields of a run's config that every result record repeats at its top level
-RUN_FIELDS = ("profile", "variant", "train_dataset", "unlabeled_ratio", "seed")
+RUN_FIELDS = ("profile", "detector", "train_dataset", "unlabeled_ratio", "seed")
+OLD_NAMES = {"detector": "variant"}  # a field's name in result files written before issue 20
 
 
 def result_paths(out_dir: str | os.PathLike, run_name: str, test_dataset: str,
@@ -78,7 +79,7 @@ def stored_result(paths: dict[str, Path]) -> dict | None:
 
 def _row(path: Path) -> dict:
     """One row of :func:`load_results` from a result JSON."""
-    rec = json.loads(path.read_text())
+    rec = current_names(json.loads(path.read_text()))
     if "metrics" not in rec or "run_name" not in rec:
         raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
     m, ci = rec["metrics"], rec.get("intervals", {})
@@ -87,6 +88,14 @@ def _row(path: Path) -> dict:
             **{f"{k}_{end}": ci[k][i] for k in ("frame_auc", "video_auc") if k in ci
                for i, end in enumerate(("lo", "hi"))},
             "checkpoint": rec["checkpoint"]["path"], "json": path.name}
+
+
+def current_names(record: dict) -> dict:
+    """A result record (or a ``metrics.json`` row) with today's field names: a file written
+    before issue 20 says ``variant`` for ``detector``."""
+    renamed = {new: record[old] for new, old in OLD_NAMES.items()
+               if old in record and new not in record}
+    return {k: v for k, v in record.items() if k not in OLD_NAMES.values()} | renamed
 
 
 def load_results(out_dir: str | os.PathLike, split: str = "test") -> pd.DataFrame:

@@ -29,10 +29,10 @@ CURVE_DIR = "learning_curve"  # under the results folder: the curve's own metric
 
 
 def curve_configs(profile: str, faces: Path, runs: Path, train_set: str,
-                  sizes: Sequence[int | None], seeds: Sequence[int], variant: str = "jdfd",
+                  sizes: Sequence[int | None], seeds: Sequence[int], detector: str = "jdfd",
                   overrides: Mapping[str, Any] | None = None) -> list[TrainConfig]:
     """One run per (size, seed), seed-major; ``None`` is the whole training split."""
-    return [detector_config(profile, variant=variant, train_dataset=train_set, seed=int(seed),
+    return [detector_config(profile, detector=detector, train_dataset=train_set, seed=int(seed),
                             train_images=size, faces_root=str(faces), out_dir=str(runs),
                             **dict(overrides or {}))
             for seed in seeds for size in sizes]
@@ -45,7 +45,7 @@ def _best_val_auc(run_dir: Path) -> float:
 
 def learning_curve(profile: str, faces: Path, runs: Path, results: Path, train_set: str,
                    test_set: str, sizes: Sequence[int | None], seeds: Sequence[int],
-                   variant: str = "jdfd", jobs: int | None = None,
+                   detector: str = "jdfd", jobs: int | None = None,
                    overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Train (or reuse) and evaluate the curve's runs; write and return the curve.
 
@@ -58,7 +58,7 @@ def learning_curve(profile: str, faces: Path, runs: Path, results: Path, train_s
         test_set: the dataset whose test split scores the runs.
         sizes: training images per run (``None``: all of them).
         seeds: training seeds (each size once per seed).
-        variant: the registered detector.
+        detector: the registered detector.
         jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`).
         overrides: ``TrainConfig`` fields set on every run.
 
@@ -66,7 +66,7 @@ def learning_curve(profile: str, faces: Path, runs: Path, results: Path, train_s
         One row per size: ``train_images``, ``n_seeds``, ``val_auc`` and ``test_auc`` mean
         and std over seeds (%), and the test AUC's bootstrap interval averaged over seeds.
     """
-    configs = curve_configs(profile, faces, runs, train_set, sizes, seeds, variant, overrides)
+    configs = curve_configs(profile, faces, runs, train_set, sizes, seeds, detector, overrides)
     metrics = results / CURVE_DIR / "metrics"
     where = {train_set: faces / train_set, test_set: faces / test_set}
     jobs = min(grid_jobs(jobs, configs[0].device), len(configs))
@@ -82,7 +82,7 @@ def learning_curve(profile: str, faces: Path, runs: Path, results: Path, train_s
              **scored.loc[cfg.run_name, ["frame_auc", "frame_auc_lo", "frame_auc_hi"]]}
             for cfg in configs]
     curve = summarize_curve(pd.DataFrame(rows))
-    write_curve(curve, results, profile, variant, train_set, test_set)
+    write_curve(curve, results, profile, detector, train_set, test_set)
     return curve
 
 
@@ -100,7 +100,7 @@ def summarize_curve(per_run: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_curve(curve: pd.DataFrame, results: Path, profile: str, variant: str,
+def write_curve(curve: pd.DataFrame, results: Path, profile: str, detector: str,
                 train_set: str, test_set: str) -> None:
     """``learning_curve.csv`` (numbers), ``.md`` (mean ± std) and ``.png`` (the plot)."""
     from jdfd_lib.reporting.plot import save_learning_curve  # matplotlib: only to draw
@@ -116,10 +116,10 @@ def write_curve(curve: pd.DataFrame, results: Path, profile: str, variant: str,
             curve["test_auc_lo"], curve["test_auc_hi"], strict=True)],
         "seeds": curve["n_seeds"]})
     write_text(results / "learning_curve.md",
-               f"## Learning curve, {profile}: {variant} trained on {train_set}, tested on "
+               f"## Learning curve, {profile}: {detector} trained on {train_set}, tested on "
                f"{test_set}\n\n{shown.to_markdown(index=False)}\n\nFrame AUC (%), mean ± std "
                f"over training seeds; every run has the same recipe and steps, on a nested "
                f"seeded subset of the training split; best.pt chosen on the whole validation "
                f"split.\n")
     save_learning_curve(curve, results / "learning_curve.png",
-                        f"{variant}, {train_set} -> {test_set}")
+                        f"{detector}, {train_set} -> {test_set}")

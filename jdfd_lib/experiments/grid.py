@@ -1,6 +1,6 @@
 """The experiment grids behind Tables 2-3 and Fig. 4 (paper Sec. 4.3-4.4).
 
-A grid is a set of trainings (train set x variant x unlabelled ratio) each evaluated on the
+A grid is a set of trainings (train set x detector x unlabelled ratio) each evaluated on the
 test split of every test set. Finished trainings and evaluations are skipped (``train`` and
 ``evaluate`` both check their outputs), so the notebooks can be re-run cheaply and an
 interrupted grid resumes where it stopped. A grid can run several training seeds; after each
@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from jdfd_lib.core.config import TrainConfig
-from jdfd_lib.detectors.registry import detector_config
+from jdfd_lib.detectors.registry import compared_detectors, detector_config
 from jdfd_lib.experiments.tasks import grid_jobs, run_parallel, train_and_evaluate
 from jdfd_lib.reporting import report, tables
 from jdfd_lib.reporting.display import ResultTable
@@ -51,24 +51,25 @@ class Paths:
 
 
 def grid_configs(profile: str, paths: Paths, train_sets: Sequence[str],
-                 variants: Sequence[str], ratios: Sequence[float],
+                 detectors: Sequence[str], ratios: Sequence[float],
                  seeds: Sequence[int], overrides: Mapping[str, Any] | None = None
                  ) -> list[TrainConfig]:
     """The grid's run configs, seed-major (all of seed 0 first, so an interrupted sequential
     grid already holds complete seeds). ``overrides``: ``TrainConfig`` fields set on every
-    run (a shorter exploration; a finished run of other values is refused, not reused)."""
+    run and the detectors' options as ``<detector>_<option>`` (each detector takes its own; a
+    shorter exploration; a finished run of other values is refused, not reused)."""
     if isinstance(seeds, int) or not len(seeds):
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
-    return [detector_config(profile, train_dataset=train_set, variant=variant,
+    return [detector_config(profile, train_dataset=train_set, detector=detector,
                             unlabeled_ratio=ratio, seed=int(seed),
                             faces_root=str(paths.faces), out_dir=str(paths.runs),
                             **dict(overrides or {}))
-            for seed in seeds for train_set in train_sets for variant in variants
+            for seed in seeds for train_set in train_sets for detector in detectors
             for ratio in ratios]
 
 
 def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: Sequence[str],
-             variants: Sequence[str] = ("jdfd",), ratios: Sequence[float] = (0.0,),
+             detectors: Sequence[str] | None = ("jdfd",), ratios: Sequence[float] = (0.0,),
              seeds: Sequence[int] = (0,), jobs: int | None = None,
              overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Train (or reuse) every model of a grid, evaluate it on every test set, rewrite the report.
@@ -78,19 +79,23 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         paths: the profile's folders.
         train_sets: dataset keys to train on.
         test_sets: dataset keys to test on (test split only).
-        variants: registered detector names (``jdfd_lib.detectors.registry``).
+        detectors: registered detector names (``jdfd_lib.detectors.registry``); None: every
+            one that joins the comparison (notebooks 06, 08). The report's detector
+            comparison shows each of them.
         ratios: unlabelled foreign-data ratios (0.0 = none).
-        seeds: training seeds; each (train set, variant, ratio) is trained once per seed.
+        seeds: training seeds; each (train set, detector, ratio) is trained once per seed.
         jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`; default
             ``JDFD_JOBS``, else 2 on a CPU with 2+ cores, several per GPU on CUDA).
-        overrides: ``TrainConfig`` fields set on every run (see :func:`grid_configs`).
+        overrides: ``TrainConfig`` fields and detector options set on every run (see
+            :func:`grid_configs`).
 
     Returns:
         The tidy results of all metric files of the profile
         (:func:`jdfd_lib.evaluation.results.load_results`), one row per (run, test set):
         several seeds give several rows per setting.
     """
-    configs = grid_configs(profile, paths, train_sets, variants, ratios, seeds, overrides)
+    detectors = compared_detectors() if detectors is None else list(detectors)
+    configs = grid_configs(profile, paths, train_sets, detectors, ratios, seeds, overrides)
     faces = {name: paths.faces / name for name in set(train_sets) | set(test_sets)}
     jobs = min(grid_jobs(jobs, configs[0].device), len(configs))
     if jobs == 1:
@@ -98,7 +103,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
             train_and_evaluate(cfg, faces, test_sets, paths.metrics)
     else:
         run_parallel(configs, jobs, faces, test_sets, paths.metrics)
-    return report.write_all(profile, paths.metrics, paths.results)
+    return report.write_all(profile, paths.metrics, paths.results, detectors)
 
 
 def show_table(paths: Paths, name: str) -> ResultTable:
@@ -108,20 +113,20 @@ def show_table(paths: Paths, name: str) -> ResultTable:
     return ResultTable(paths.results, name)
 
 
-def metric_table(results: pd.DataFrame, variant: str = "jdfd") -> pd.DataFrame:
-    """All metrics of one variant without unlabelled data, by (train, test), over seeds.
+def metric_table(results: pd.DataFrame, detector: str = "jdfd") -> pd.DataFrame:
+    """All metrics of one detector without unlabelled data, by (train, test), over seeds.
 
     Args:
         results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results`
             (any number of seeds).
-        variant: a registered detector name.
+        detector: a registered detector name.
 
     Returns:
         One row per (train, test): ``n_seeds``, the mean over seeds of each of
         :data:`METRIC_COLUMNS` (%, one decimal) and ``frame_auc_std`` (sample std over seeds,
         0.0 for one seed).
     """
-    sel = tables.detector_runs(results, variant)
+    sel = tables.detector_runs(results, detector)
     keys = ["train_dataset", "test_dataset"]
     grp = sel.groupby(keys)
     out = (100 * grp[METRIC_COLUMNS].mean()).round(tables.DECIMALS)

@@ -19,9 +19,10 @@ SOURCE = (
 )
 # The paper's three datasets (registered keys, jdfd_lib.datasets.registry), in its Table 2 order
 TEST_SETS = ("ffpp", "uadfv", "celebdf")
-# The registered detector (TrainConfig.variant) behind each of the paper's results, and the
-# name the paper prints for it: reports take these as parameters, never branch on a name.
-DETECTOR_LABELS = {"jdfd": "JDFD", "baseline": "Baseline"}
+# The registered detector (TrainConfig.detector) behind each of the paper's results, and the
+# name the paper prints for its rows (Tables 2-3): reports take these as parameters, never
+# branch on a name. Every detector's own label is the registry's (Detector.label).
+PAPER_NAMES = {"jdfd": "JDFD", "baseline": "Baseline"}
 TABLE2_DETECTOR = "jdfd"  # Table 2 and Fig. 3
 TABLE3_DETECTORS = ("baseline", "jdfd")  # the decoder ablation, in the paper's row order
 FIG4_DETECTOR = "jdfd"  # Fig. 4, unlabelled foreign data

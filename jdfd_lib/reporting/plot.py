@@ -26,7 +26,7 @@ from jdfd_lib.core.atomic import atomic_path  # noqa: E402
 from jdfd_lib.datasets.registry import dataset_label, get_dataset, list_datasets  # noqa: E402
 from jdfd_lib.evaluation.results import read_roc  # noqa: E402
 from jdfd_lib.evaluation.stats import format_mean_std, seed_mean_std  # noqa: E402
-from jdfd_lib.reporting.paper_reference import DETECTOR_LABELS, TABLE2_DETECTOR  # noqa: E402
+from jdfd_lib.reporting.paper_reference import PAPER_NAMES, TABLE2_DETECTOR  # noqa: E402
 from jdfd_lib.reporting.tables import dataset_order  # noqa: E402
 
 PANELS_PER_ROW = 3  # Fig. 3: the paper's three training sets side by side; more wrap
@@ -62,7 +62,7 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
     With several training seeds a curve is the mean TPR over seeds on a common FPR grid,
     shaded ± 1 std; the legend gives the frame AUC (%) as mean ± std and the seed count.
     """
-    sel = results[(results["variant"] == detector) & (results["unlabeled_ratio"] == 0)]
+    sel = results[(results["detector"] == detector) & (results["unlabeled_ratio"] == 0)]
     trains = dataset_order(sel["train_dataset"])  # the paper's three panels, then any other
     tests = dataset_order(sel["test_dataset"])
     ncols = min(PANELS_PER_ROW, len(trains))
@@ -89,7 +89,7 @@ def fig3(results: pd.DataFrame, metrics_dir: str | os.PathLike,
             ax.text(0.5, 0.5, "no results yet", ha="center", va="center", color="grey")
     for row in axes:
         row[0].set_ylabel("true positive rate")
-    fig.suptitle(f"Fig. 3 (ours): frame-level ROC of {DETECTOR_LABELS.get(detector, detector)}"
+    fig.suptitle(f"Fig. 3 (ours): frame-level ROC of {PAPER_NAMES.get(detector, detector)}"
                  f", (train, test), mean ± std over "
                  f"{n_max} training seed{'' if n_max == 1 else 's'}")
     fig.tight_layout()
@@ -116,7 +116,7 @@ def comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
     test set, one curve per detector (mean over seeds, band ± 1 std; runs without unlabelled
     data)."""
     labels = labels or {}
-    sel = results[results["variant"].isin(detectors) & (results["unlabeled_ratio"] == 0)
+    sel = results[results["detector"].isin(detectors) & (results["unlabeled_ratio"] == 0)
                   & results["train_dataset"].isin(trains)]
     tests = dataset_order(sel["test_dataset"])
     fig, axes = plt.subplots(len(trains), max(1, len(tests)), squeeze=False, sharey=True,
@@ -124,7 +124,7 @@ def comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
     for row, train in zip(axes, trains, strict=True):
         for ax, test in zip(row, tests, strict=False):
             for d in detectors:
-                hit = sel[(sel["variant"] == d) & (sel["train_dataset"] == train)
+                hit = sel[(sel["detector"] == d) & (sel["train_dataset"] == train)
                           & (sel["test_dataset"] == test)]
                 if not hit.empty:
                     _seed_roc(ax, hit, metrics_dir, test, labels.get(d, d))

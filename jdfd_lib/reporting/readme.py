@@ -6,7 +6,8 @@ the Fig. 4 table, the comparison sentences, the detector comparison (notebook 06
 figures; the real-faces study's tables (notebook 08). The README holds a headline block (Table
 2 and Fig. 3). Nothing in a block differs between machines (stage times stay in the run
 record). :func:`sync_readme` replaces a profile's blocks and nothing else, so the numbers shown
-are always the committed ones.
+are always the committed ones. Between a third pair of markers ``docs/extending.md`` holds the
+table of registered detectors (:func:`sync_detector_table`), written from the registry alone.
 """
 
 from __future__ import annotations
@@ -127,3 +128,49 @@ def sync_readme(readme: str | os.PathLike, results_dir: str | os.PathLike,
                          f"{readme.parent / RESULTS_PAGE}")
     changed = [_replace(p, results_dir, b) for p, b in found]
     return any(changed)
+
+
+DETECTORS_BEGIN = ("<!-- detectors:begin (written by `python -m jdfd_lib report --readme` from "
+                   "the detector registry) -->")
+DETECTORS_END = "<!-- detectors:end -->"
+
+
+def detector_table() -> str:
+    """The registered detectors as a Markdown table: the name ``--detector`` takes, the label
+    in tables, whether (and where) it joins the comparison, its options (``--set
+    <name>_<option>=...``), the profiles with a recipe of its own, its module. Derived from
+    the registry alone, so a new detector appears without another file changed."""
+    import dataclasses  # the registry imports torch: only when the table is written
+
+    from jdfd_lib.detectors.registry import compared_detectors, detector_class, list_detectors
+
+    rows = ["| `--detector` | label | compared | options (`--set <detector>_<option>=...`) "
+            "| own profiles | module |", "|---|---|---|---|---|---|"]
+    compared = compared_detectors()
+    for name in compared + [d for d in list_detectors() if d not in compared]:
+        cls = detector_class(name)
+        options = ", ".join(f"`{f.name}`" for f in dataclasses.fields(cls.options)) or "none"
+        where = f"row {compared.index(name) + 1}" if name in compared else "no"
+        profiles = ", ".join(sorted(cls.profiles)) or "none"
+        module = cls.__module__.replace(".", "/") + ".py"
+        rows.append(f"| `{name}` | {cls.display_label()} | {where} | {options} | {profiles} "
+                    f"| `{module}` |")
+    return "\n".join([DETECTORS_BEGIN, "", *rows, "", DETECTORS_END])
+
+
+def sync_detector_table(readme: str | os.PathLike) -> bool:
+    """Replace the detector table between :data:`DETECTORS_BEGIN` and :data:`DETECTORS_END`
+    in the README and the ``docs/`` pages beside it (those that have them); True if one
+    changed."""
+    readme = Path(readme)
+    changed = False
+    for path in [readme, *sorted((readme.parent / "docs").glob("*.md"))]:
+        text = path.read_text()
+        if DETECTORS_BEGIN not in text or DETECTORS_END not in text:
+            continue
+        head, rest = text.split(DETECTORS_BEGIN, 1)
+        new = head + detector_table() + rest.split(DETECTORS_END, 1)[1]
+        if new != text:
+            path.write_text(new)
+            changed = True
+    return changed

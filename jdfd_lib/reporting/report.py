@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -48,7 +49,7 @@ def _ratio_runs(results: pd.DataFrame, train: str,
                 detector: str = paper.FIG4_DETECTOR) -> pd.DataFrame:
     """Rows of ``detector`` trained on ``train`` with an unlabelled ratio of Fig. 4 (0 %
     included)."""
-    sel = results[(results["variant"] == detector) & (results["train_dataset"] == train)]
+    sel = results[(results["detector"] == detector) & (results["train_dataset"] == train)]
     sel = sel[sel["unlabeled_ratio"].round(4).isin((0.0, *UNLABELED_RATIOS))]
     sel = sel.assign(unlabeled_ratio=sel["unlabeled_ratio"].round(4))
     return unique_settings(sel, ["unlabeled_ratio", "test_dataset", "seed"])
@@ -72,7 +73,7 @@ def table2(results: pd.DataFrame, detector: str = paper.TABLE2_DETECTOR) -> pd.D
     keys = ["train_dataset", "test_dataset"]
     frame = stats.mean_std_by(sel, keys, "frame_auc")
     video = stats.mean_std_by(sel, keys, "video_auc", "ours_video")
-    label = paper.DETECTOR_LABELS.get(detector, detector)
+    label = paper.PAPER_NAMES.get(detector, detector)
     ref = {(t, k): v for m, t, vals in paper.TABLE2 if m == label for k, v in vals.items()}
     rows = []
     order = dataset_order(sel["train_dataset"], sel["test_dataset"])
@@ -92,16 +93,16 @@ def table3(results: pd.DataFrame,
     ``ours_std``, ``ours_n``, ``paper_frame_auc``."""
     ref = {(t, m, k): v for t, m, vals in paper.TABLE3 for k, v in vals.items()}
     keys = ["train_dataset", "test_dataset"]
-    ours_by = {variant: stats.mean_std_by(detector_runs(results, variant), keys, "frame_auc")
-               for variant in detectors}
+    ours_by = {d: stats.mean_std_by(detector_runs(results, d), keys, "frame_auc")
+               for d in detectors}
     rows = []
     order = dataset_order([k for v in detectors for pair in ours_by[v] for k in pair])
     for train in order:  # the paper groups Table 3 by training set
-        for variant in detectors:
-            name = paper.DETECTOR_LABELS.get(variant, variant)
+        for d in detectors:
+            name = paper.PAPER_NAMES.get(d, d)
             for test in order:
                 rows.append({"train": train, "method": name, "test": test,
-                             **ours_by[variant].get((train, test), stats.empty_mean_std()),
+                             **ours_by[d].get((train, test), stats.empty_mean_std()),
                              "paper_frame_auc": ref.get((train, name, test))})
     return pd.DataFrame(rows)
 
@@ -172,7 +173,7 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
         says so.
     """
     first, last = paper.TABLE3_DETECTORS[0], paper.TABLE3_DETECTORS[-1]
-    la, lb, lf = (paper.DETECTOR_LABELS.get(d, d) for d in (last, first, paper.FIG4_DETECTOR))
+    la, lb, lf = (paper.PAPER_NAMES.get(d, d) for d in (last, first, paper.FIG4_DETECTOR))
     base, ours, runs = (detector_runs(results, first), detector_runs(results, last),
                         _ratio_runs(results, train_fig4))
     pairs = []  # (setting, a, b, train, test, rows of a, rows of b)
@@ -269,8 +270,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "whole results in docs/results.md beside it")
 
 
-def write_all(profile: str, metrics_dir: str | os.PathLike,
-              results_dir: str | os.PathLike) -> pd.DataFrame:
+def write_all(profile: str, metrics_dir: str | os.PathLike, results_dir: str | os.PathLike,
+              detectors: Sequence[str] = ()) -> pd.DataFrame:
     """Rewrite one profile's tables, figures and the paper reference from every metric file
     (a profile outside the paper's protocol, ``faces``: ``metrics.json`` and the detector
     comparison only).
@@ -279,6 +280,9 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
         profile: keep the results of this profile only.
         metrics_dir: the folder ``evaluate`` wrote to.
         results_dir: ``results/<profile>``; the paper reference goes beside it.
+        detectors: the detectors just trained: rows of the detector comparison besides every
+            registered detector that joins it and has results
+            (:func:`jdfd_lib.reporting.detector_comparison.rows`).
 
     Returns:
         The profile's tidy results (:func:`jdfd_lib.evaluation.results.load_results`).
@@ -299,11 +303,12 @@ def write_all(profile: str, metrics_dir: str | os.PathLike,
         write_metrics_json(results, out)
     from jdfd_lib.reporting import detector_comparison  # the detector registry: torch
 
-    trains = detector_comparison.compared_trains(results)
+    rows = detector_comparison.rows(results, detectors)
+    trains = detector_comparison.compared_trains(results, rows)
     if not paper_protocol and not trains:  # the study's own table, whichever detectors ran
         trains = ordered(set(results["train_dataset"]))
     if trains:  # the related detectors have runs: notebook 06's table and ROC curves
-        detector_comparison.write_comparison(results, out, profile, trains,
+        detector_comparison.write_comparison(results, out, profile, trains, rows,
                                              metrics_dir=metrics_dir)
     if paper_protocol:
         write_paper_reference(out.parent / "paper_reference")
@@ -315,8 +320,10 @@ def run(args: argparse.Namespace) -> int:
     write_all(args.profile, args.metrics, args.out)
     main_table = "table2.md" if args.profile in PAPER_PROTOCOL_PROFILES else "detectors.md"
     print((Path(args.out) / main_table).read_text())
-    from jdfd_lib.reporting.readme import sync_readme
+    from jdfd_lib.reporting.readme import sync_detector_table, sync_readme
 
     if args.readme and sync_readme(args.readme, args.out, args.profile):
         print(f"updated {args.readme}")
+    if args.readme and sync_detector_table(args.readme):
+        print(f"updated the detector table of {args.readme}")
     return 0

@@ -3,7 +3,7 @@
 Training on CPU is deterministic on one machine but not across processors (kernels round
 differently; training amplifies it), so a fresh machine re-running the demo gets other trained
 numbers. This checks they agree as well as the seeds justify, from two ``metrics.json`` written
-by ``report`` (one record per run and test set). A *cell* is one ``(variant, train_dataset,
+by ``report`` (one record per run and test set). A *cell* is one ``(detector, train_dataset,
 unlabeled_ratio, test_dataset)``; its seeds are its repeated runs.
 
 For every cell of the expected file, the mean frame AUC (%) over the seeds must agree::
@@ -51,9 +51,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jdfd_lib.evaluation.results import current_names
+
 Z = 4.0  # deviations of the difference of two n-seed means (see the module docstring)
 FLOOR = 1.0  # AUC points: the least tolerance, for cells whose seeds agree exactly
-CELL_KEYS = ("variant", "train_dataset", "unlabeled_ratio", "test_dataset")
+CELL_KEYS = ("detector", "train_dataset", "unlabeled_ratio", "test_dataset")
 COUNT_KEYS = ("n_frames", "n_frames_fake", "n_frames_real", "n_videos", "n_videos_fake",
               "n_videos_real")
 
@@ -66,7 +68,7 @@ class CellResult:
     """The comparison of one cell.
 
     Attributes:
-        cell: ``(variant, train_dataset, unlabeled_ratio, test_dataset)``.
+        cell: ``(detector, train_dataset, unlabeled_ratio, test_dataset)``.
         n: number of seeds in the expected file (0 for a cell found only in the actual one).
         expected_mean: mean frame AUC (%) over the expected seeds.
         expected_std: sample standard deviation of those (0 for a single seed).
@@ -90,8 +92,8 @@ class CellResult:
     @property
     def label(self) -> str:
         """The cell in words, e.g. ``jdfd train=ffpp u=0.05 test=celebdf``."""
-        variant, train, ratio, test = self.cell
-        return f"{variant} train={train} u={ratio:g} test={test}"
+        detector, train, ratio, test = self.cell
+        return f"{detector} train={train} u={ratio:g} test={test}"
 
 
 def tolerance(std: float, n: int, z: float = Z, floor: float = FLOOR) -> float:
@@ -118,7 +120,8 @@ def load_records(source: str | os.PathLike | Records) -> list[dict[str, Any]]:
         source: path of the file, or the records themselves.
 
     Returns:
-        The records.
+        The records, with today's field names (a file written before issue 20 says
+        ``variant`` for ``detector``).
 
     Raises:
         ValueError: the file holds no list of records.
@@ -127,13 +130,13 @@ def load_records(source: str | os.PathLike | Records) -> list[dict[str, Any]]:
         data = json.loads(Path(source).read_text())
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise ValueError(f"{source}: expected a JSON list of metric records")
-        return data
-    return list(source)
+        source = data
+    return [current_names(r) for r in source]
 
 
 def _cell(record: dict[str, Any]) -> Cell:
-    variant, train, ratio, test = (record[k] for k in CELL_KEYS)
-    return (str(variant), str(train), round(float(ratio), 6), str(test))
+    detector, train, ratio, test = (current_names(record)[k] for k in CELL_KEYS)
+    return (str(detector), str(train), round(float(ratio), 6), str(test))
 
 
 def group_by_cell(records: Records) -> dict[Cell, dict[int, list[dict[str, Any]]]]:

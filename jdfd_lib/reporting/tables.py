@@ -27,9 +27,9 @@ def dataset_order(*keys: Iterable[str]) -> list[str]:
     return ordered(set(paper.TEST_SETS).union(*map(set, keys)), first=paper.TEST_SETS)
 
 
-def detector_runs(results: pd.DataFrame, variant: str) -> pd.DataFrame:
+def detector_runs(results: pd.DataFrame, detector: str) -> pd.DataFrame:
     """Rows of ``results`` for one detector trained without unlabelled foreign data."""
-    sel = results[(results["variant"] == variant) & (results["unlabeled_ratio"] == 0)]
+    sel = results[(results["detector"] == detector) & (results["unlabeled_ratio"] == 0)]
     return unique_settings(sel, ["train_dataset", "test_dataset", "seed"])
 
 

@@ -131,9 +131,21 @@ def remove_stale_temp_files(folder: str | os.PathLike,
 
 def config_differences(saved: TrainConfig, expected: TrainConfig) -> dict[str, tuple]:
     """Fields (other than :data:`RUNTIME_FIELDS`) whose values differ: name -> (saved,
-    expected)."""
-    a, b = saved.to_dict(), expected.to_dict()
+    expected). The detector's options are compared with their defaults filled in, so a config
+    that leaves an option at its default matches one that names it."""
+    a, b = (_complete(c).to_dict() for c in (saved, expected))
     return {k: (a[k], b[k]) for k in a if k not in RUNTIME_FIELDS and a[k] != b[k]}
+
+
+def _complete(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with every option of its detector; as it is for an unregistered detector or
+    options it refuses (the difference is then reported as it stands)."""
+    from jdfd_lib.detectors.registry import resolve_options
+
+    try:
+        return resolve_options(cfg)
+    except (UserError, ValueError):
+        return cfg
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",

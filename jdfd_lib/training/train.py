@@ -1,13 +1,15 @@
-"""``python -m jdfd_lib train``: end-to-end training of JDFD or its baseline (paper Sec. 4.2).
+"""``python -m jdfd_lib train``: end-to-end training of any registered detector (paper Sec. 4.2).
 
-SGD with two parameter groups (autoencoder lr 0.005, classifier lr 0.0004 in the paper),
-StepLR(step 5, factor 0.8) stepped once per epoch, batch 4, loss Eq. (3) with the masked
-cross-entropy of :mod:`jdfd_lib.detectors.losses`. The model kept as ``best.pt`` is chosen on the
-validation split's frame AUC only (never a test split); ``last.pt`` allows ``--resume`` to end
-exactly where an uninterrupted run would. CPU runs are deterministic (seeds, deterministic
-algorithms, fixed thread count, per-epoch seeded samplers and loader generators); CUDA runs use
-bf16 autocast, channels_last and pinned-memory loaders; under ``torchrun`` (``WORLD_SIZE`` > 1)
-the model is wrapped in DistributedDataParallel and rank 0 alone validates, logs and saves.
+The recipe is the config's (``--detector``, the profile, the detector's own profile, ``--set``);
+for JDFD and its baseline the paper's: SGD with two parameter groups (autoencoder lr 0.005,
+classifier lr 0.0004 in the paper), StepLR(step 5, factor 0.8) stepped once per epoch, batch 4,
+loss Eq. (3) with the masked cross-entropy of :mod:`jdfd_lib.detectors.losses`. The model kept
+as ``best.pt`` is chosen on the validation split's frame AUC only (never a test split);
+``last.pt`` allows ``--resume`` to end exactly where an uninterrupted run would. CPU runs are
+deterministic (seeds, deterministic algorithms, fixed thread count, per-epoch seeded samplers
+and loader generators); CUDA runs use bf16 autocast, channels_last and pinned-memory loaders;
+under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel and rank
+0 alone validates, logs and saves.
 
 Checkpoints hold only tensors and plain values and are read with ``weights_only=True``
 (:mod:`jdfd_lib.training.checkpoint`); ``--unsafe-allow-pickle`` reads a ``last.pt`` of an older
@@ -27,11 +29,7 @@ import pandas as pd
 import torch
 
 from jdfd_lib.core.atomic import write_csv
-from jdfd_lib.core.config import (
-    PROFILES,
-    TrainConfig,
-    parse_assignment,
-)
+from jdfd_lib.core.config import PROFILES, TrainConfig
 from jdfd_lib.core.errors import UserError, non_negative_int, option, positive_int
 from jdfd_lib.core.runinfo import MODEL_LIBRARIES, library_versions
 from jdfd_lib.datasets.registry import list_datasets
@@ -41,6 +39,7 @@ from jdfd_lib.detectors.registry import (
     detector_class,
     detector_config,
     list_detectors,
+    parse_setting,
 )
 from jdfd_lib.training.checkpoint import (
     UNSAFE_FLAG,
@@ -135,11 +134,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         A finished run (``last.pt`` at the final epoch, same config) returns at once.
 
     Raises:
-        UserError: ``cfg.variant`` names no registered detector; an existing ``last.pt`` is
+        UserError: ``cfg.detector`` names no registered detector; an existing ``last.pt`` is
             unreadable, unsafe or of another config.
         FileExistsError: an unfinished run exists and neither resume nor force was asked.
     """
-    detector_class(cfg.variant)  # unknown detectors and datasets are refused before anything
+    detector_class(cfg.detector)  # unknown detectors and datasets are refused before anything
     _check_datasets(cfg)  # is touched
     run_dir = Path(cfg.out_dir) / cfg.run_name
     last = run_dir / "last.pt"
@@ -307,8 +306,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-dataset", choices=list_datasets(),
                         help="default: the profile's (paper, demo: ffpp; faces: dfdc_faces)")
     parser.add_argument("--faces-root", help="folder with one prepared folder per dataset")
-    parser.add_argument("--variant", choices=list_detectors(),
+    detectors = list_detectors()
+    parser.add_argument("--detector", choices=detectors,
                         help="the registered detector to train (default: jdfd)")
+    parser.add_argument("--variant", dest="detector", choices=detectors,
+                        help=argparse.SUPPRESS)  # the old name of --detector
     parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
     parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--epochs", type=positive_int, help="default: the profile's")
@@ -319,20 +321,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"on --resume or over an existing run, {UNSAFE_HELP}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--set", dest="assignments", action="append", default=[],
-                        metavar="FIELD=VALUE", help="any other TrainConfig field (repeatable)")
+                        metavar="NAME=VALUE", help="any other TrainConfig field, or an option "
+                        "of the detector as <detector>_<option> (lae_depth=3; repeatable)")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's config from parsed ``train`` arguments: ``--set`` names are typed from
+    ``TrainConfig`` or the chosen detector's options (:func:`parse_setting`).
+
+    Raises:
+        ValueError: an unknown name or a bad value in ``--set`` (one line).
+    """
+    named = [a.partition("=")[2].strip() for a in args.assignments
+             if a.partition("=")[0].strip() in ("detector", "variant")]
+    detector = args.detector or (named[-1] if named else TrainConfig.detector)
+    overrides = dict(parse_setting(a, detector) for a in args.assignments)
+    for name in ("train_dataset", "faces_root", "detector", "unlabeled_ratio", "seed", "epochs",
+                 "out_dir"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    return detector_config(args.profile, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``train`` from parsed arguments; prints the run folder."""
-    overrides = dict(parse_assignment(a) for a in args.assignments)
-    for name in ("train_dataset", "faces_root", "variant", "unlabeled_ratio", "seed", "epochs",
-                 "out_dir"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    cfg = detector_config(args.profile, **overrides)
+    cfg = config_from_args(args)
     run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force,
                     allow_pickle=args.allow_pickle)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one line rather than one per rank
         print(run_dir)
     return 0
-

@@ -118,10 +118,10 @@ def end_to_end(faces: Path, work: Path, log: Path, quick: bool) -> dict:
         common += ["--set", "image_size=64", "--set", "decoder_channels=32,16,8,8"]
     runs = work / "runs"
     t0 = time.perf_counter()
-    run_cli(["train", *common, "--out", str(runs), "--epochs", "1"], log)
+    run_cli(["train", *common, "--runs-dir", str(runs), "--epochs", "1"], log)
     t1 = time.perf_counter()
     # compiled in NCHW: with channels-last it fell back on the H200 (BENCHMARKS.md, GPU)
-    out = run_cli(["train", *common, "--out", str(runs), "--epochs", "2", "--resume",
+    out = run_cli(["train", *common, "--runs-dir", str(runs), "--epochs", "2", "--resume",
                    "--set", "compile_mode=reduce-overhead", "--set", "channels_last=false"], log)
     t2 = time.perf_counter()
     run = runs / f"paper-jdfd-{FOLDER_KEY}-u00-s0"
@@ -135,7 +135,7 @@ def end_to_end(faces: Path, work: Path, log: Path, quick: bool) -> dict:
              "--test-datasets", FOLDER_KEY, "--out", str(metrics), "--batch-size", "64"], log)
     record = json.loads(next(metrics.glob("*.json")).read_text())
     t3 = time.perf_counter()
-    ddp = run_cli(["train", *common, "--out", str(work / "ddp"), "--epochs", "1"], log,
+    ddp = run_cli(["train", *common, "--runs-dir", str(work / "ddp"), "--epochs", "1"], log,
                   torchrun=True)
     if "DistributedDataParallel over 1 process(es)" not in ddp:
         raise RuntimeError("torchrun: the run did not join a process group (no DDP line)")

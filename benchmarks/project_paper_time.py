@@ -12,7 +12,7 @@ wrote (nothing typed in):
 
 Stages: prepare FF++, Celeb-DF v2 and UADFV (every video, ``--frames`` a video); the 45
 trainings: Tables 2-3 (JDFD and the no-decoder baseline on each training set, 3 seeds: 18),
-Fig. 4 (JDFD on FF++ with 5, 10, 15 % foreign unlabelled images, 3 seeds: 9), the detector
+Fig. 4 (JDFD on FF++ with 5, 10, 15 % foreign unlabeled images, 3 seeds: 9), the detector
 comparison (LAE and Exposing on each training set, 3 seeds: 18); their validation, the
 evaluation of each on the three test sets; the report. A training epoch is one
 class-balanced pass over Table 1's training images (twice the larger class), plus Fig. 4's
@@ -60,7 +60,7 @@ STUDIES = {"Tables 2-3": 18, "Fig. 4": 9, "detector comparison": 18}
 
 
 def grid_runs() -> list[tuple[str, str, str, float]]:
-    """(study, detector, training set, unlabelled ratio) of each of the 45 trainings."""
+    """(study, detector, training set, unlabeled ratio) of each of the 45 trainings."""
     runs = [("Tables 2-3", d, t, 0.0) for d in ("jdfd", "baseline") for t in TRAIN_SETS]
     runs += [("Fig. 4", "jdfd", "ffpp", r) for r in FIG4_RATIOS]
     runs += [("detector comparison", d, t, 0.0) for d in ("lae", "exposing") for t in TRAIN_SETS]

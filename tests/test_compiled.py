@@ -154,14 +154,14 @@ def test_train_without_a_compiler_equals_the_eager_run(synthetic_faces, tmp_path
     common = dict(image_size=32, decoder_channels=(16, 8, 8), epochs=1, samples_per_epoch=None,
                   max_frames_per_video=None, stop_at_val_auc=None, num_threads=1,
                   faces_root=str(tmp_path / "faces"))
-    eager = train(config_from_overrides("demo", out_dir=str(tmp_path / "eager"), **common),
+    eager = train(config_from_overrides("demo", runs_dir=str(tmp_path / "eager"), **common),
                   progress=False)
 
     def unavailable(*args, **kwargs):
         raise RuntimeError("torch.compile is not available here")
 
     monkeypatch.setattr(torch, "compile", unavailable)
-    cfg = config_from_overrides("demo", out_dir=str(tmp_path / "compiled"),
+    cfg = config_from_overrides("demo", runs_dir=str(tmp_path / "compiled"),
                                 compile_mode="reduce-overhead", **common)
     compiled = train(cfg, progress=False)
     assert "torch.compile is not available here" in capsys.readouterr().err

@@ -110,7 +110,7 @@ def test_train_refuses_an_unregistered_dataset_before_writing(tmp_path) -> None:
     from jdfd_lib.training.train import train
 
     for field in ({"train_dataset": "nope"}, {"unlabeled_datasets": ("ffpp", "nope")}):
-        cfg = config_from_overrides("demo", out_dir=str(tmp_path / "runs"), **field)
+        cfg = config_from_overrides("demo", runs_dir=str(tmp_path / "runs"), **field)
         with pytest.raises(UserError, match=f"{next(iter(field))}: no dataset named 'nope'"):
             train(cfg, progress=False)
     assert not (tmp_path / "runs").exists()
@@ -143,7 +143,7 @@ def test_toy_dataset_runs_prepare_train_evaluate_report(toy, face_clips, tmp_pat
     assert summary["failures"] == [] and summary["faces_found"] == 3 * 14
 
     cfg = config_from_overrides(
-        "demo", train_dataset="toy", faces_root=str(faces), out_dir=str(tmp_path / "runs"),
+        "demo", train_dataset="toy", faces_root=str(faces), runs_dir=str(tmp_path / "runs"),
         image_size=32, decoder_channels=(32, 16, 8), epochs=1, batch_size=4,
         samples_per_epoch=None, max_frames_per_video=None, stop_at_val_auc=None)
     run_dir = train(cfg, progress=False)

@@ -258,7 +258,7 @@ def test_bad_block_count_is_refused_and_options_parse() -> None:
 # ----------------------------------------------------------------- a short training
 def test_short_demo_training_lowers_the_loss(tmp_path: Path, synthetic_faces) -> None:
     synthetic_faces(tmp_path / "faces" / "ffpp", "ffpp")
-    cfg = _cfg(faces_root=str(tmp_path / "faces"), out_dir=str(tmp_path / "runs"), epochs=3,
+    cfg = _cfg(faces_root=str(tmp_path / "faces"), runs_dir=str(tmp_path / "runs"), epochs=3,
                batch_size=8, max_frames_per_video=None, samples_per_epoch=None,
                stop_at_val_auc=None)
     log = pd.read_csv(train(cfg, progress=False) / "metrics.csv")

@@ -52,7 +52,7 @@ def test_grid_configs_are_seed_major(tmp_path: Path) -> None:
     assert names[:4] == ["demo-jdfd-ffpp-u00-s0", "demo-lae-ffpp-u00-s0",
                          "demo-jdfd-uadfv-u00-s0", "demo-lae-uadfv-u00-s0"]
     assert all(n.endswith("-s1") for n in names[4:]) and len(set(names)) == 8
-    assert {c.out_dir for c in cfgs} == {str(tmp_path / "r")}
+    assert {c.runs_dir for c in cfgs} == {str(tmp_path / "r")}
     with pytest.raises(ValueError, match="seeds must be a non-empty sequence"):
         grid.grid_configs("demo", paths, ["ffpp"], ["jdfd"], [0.0], [])
 
@@ -69,7 +69,7 @@ def _cfg(faces: Path, out: Path, detector: str, seed: int):
         "demo", detector=detector, seed=seed, train_dataset="ffpp", image_size=SIZE,
         decoder_channels=(16, 8, 8), epochs=1, samples_per_epoch=None,
         max_frames_per_video=None, stop_at_val_auc=None, faces_root=str(faces),
-        out_dir=str(out))
+        runs_dir=str(out))
 
 
 @pytest.mark.slow  # spawns two worker processes that import torch
@@ -83,11 +83,11 @@ def test_parallel_runs_equal_the_same_runs_in_this_process(faces: Path, tmp_path
     tasks.run_parallel(cfgs, 2, {"ffpp": faces / "ffpp"}, ["ffpp"], tmp_path / "par_metrics",
                        devices=["cpu", "cpu"])
     for cfg in cfgs:
-        run = Path(cfg.out_dir) / cfg.run_name
+        run = Path(cfg.runs_dir) / cfg.run_name
         saved = json.loads((run / "config.json").read_text())
         assert (saved["num_threads"], saved["device"]) == (1, "cpu")  # the worker's slot
         assert (tmp_path / "par_metrics" / f"{cfg.run_name}__ffpp.json").is_file()
-        alone = replace(cfg, out_dir=str(tmp_path / "seq"), num_threads=1)
+        alone = replace(cfg, runs_dir=str(tmp_path / "seq"), num_threads=1)
         grid.train_and_evaluate(alone, {"ffpp": faces / "ffpp"}, ["ffpp"],
                                 tmp_path / "seq_metrics", progress=False)
         a = read_checkpoint(run / "best.pt")["model"]

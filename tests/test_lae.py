@@ -27,7 +27,7 @@ def _cfg(**kw):
 def test_activation_loss_by_hand() -> None:
     acts = torch.tensor([[0.9, 0.2], [0.3, 0.4], [5.0, 5.0]])  # (a_real, a_fake)
     labels = torch.tensor([0, 1, 1])
-    labelled = torch.tensor([True, True, False])  # the third is unlabelled: ignored
+    labelled = torch.tensor([True, True, False])  # the third is unlabeled: ignored
     # real: |0.9 - 1| + |0.2 - 0| = 0.3; fake: |0.3 - 0| + |0.4 - 1| = 0.9
     assert activation_loss(acts, labels, labelled).item() == pytest.approx((0.3 + 0.9) / 2)
     per = activation_loss(acts, labels, labelled, reduction="none")

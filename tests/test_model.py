@@ -66,7 +66,7 @@ def test_unknown_detector_lists_the_registered_ones(tmp_path) -> None:
     with pytest.raises(UserError, match="no detector named 'nosuch'.*baseline, exposing, jdfd, "
                                         "lae"):
         detector_class("nosuch")
-    cfg = config_from_overrides("demo", detector="nosuch", out_dir=str(tmp_path / "runs"))
+    cfg = config_from_overrides("demo", detector="nosuch", runs_dir=str(tmp_path / "runs"))
     with pytest.raises(UserError, match="detector: no detector named 'nosuch'"):
         train(cfg, progress=False)  # refused before the run folder is made
     assert not (tmp_path / "runs").exists()

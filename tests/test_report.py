@@ -33,7 +33,7 @@ def _row(detector: str, train: str, test: str, ratio: float, seed: int, auc: flo
 
 def _results(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:
     """JDFD cell k (train-major) scores 60 + 2k + seed points (mean 61 + 2k, std 1 over 3
-    seeds); the baseline lies below by the constructed gaps; the unlabelled runs on FF++
+    seeds); the baseline lies below by the constructed gaps; the unlabeled runs on FF++
     beat 0 % by 5.0, 6.0, 5.5 points on UADFV at 15 % and by 1, -1, 0.5 elsewhere."""
     rows = []
     for seed in seeds:
@@ -80,7 +80,7 @@ def test_table3_keeps_the_papers_inconsistent_number_as_printed() -> None:
     assert base["paper_frame_auc"].iloc[0] == 63.7
 
 
-def test_unlabelled_runs_stay_out_of_tables_2_and_3() -> None:
+def test_unlabeled_runs_stay_out_of_tables_2_and_3() -> None:
     res = _results()
     t2 = report.table2(res)
     ffpp = t2[(t2["train"] == "ffpp") & (t2["test"] == "ffpp")]
@@ -109,10 +109,10 @@ def test_comparisons_separate_a_real_difference_from_noise() -> None:
     noisy = dec.loc[NOISY[0]]
     assert noisy["mean"] == pytest.approx(2 / 3) and not noisy["significant"]
     assert noisy["sentence"].endswith(": within noise")
-    unl = comp[comp["setting"] == "unlabelled: 15% vs 0%"].set_index("test")
+    unl = comp[comp["setting"] == "unlabeled: 15% vs 0%"].set_index("test")
     assert unl.loc["uadfv", "significant"] and not unl.loc["ffpp", "significant"]
     assert unl.loc["uadfv", "sentence"].startswith(
-        "JDFD + 15% unlabelled above JDFD + 0% on FF++ -> UADFV by 5.5 ± 0.5 points")
+        "JDFD + 15% unlabeled above JDFD + 0% on FF++ -> UADFV by 5.5 ± 0.5 points")
 
 
 def test_comparisons_need_two_seeds() -> None:

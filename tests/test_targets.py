@@ -112,7 +112,7 @@ def test_lae_trains_with_a_rationed_share_of_masks_and_resumes_with_them(
     faces = tmp_path / "faces"
     synthetic_faces(faces / "ffpp", "ffpp", masks=True)
     cfg = detector_config("demo", detector="lae", faces_root=str(faces),
-                          out_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=2,
+                          runs_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=2,
                           samples_per_epoch=None, max_frames_per_video=None,
                           stop_at_val_auc=None, lae_mask_budget=0.25, lae_select_every=1,
                           batch_size=8)
@@ -133,6 +133,6 @@ def test_lae_refuses_training_data_without_masks(tmp_path, synthetic_faces) -> N
     faces = tmp_path / "faces"
     synthetic_faces(faces / "ffpp", "ffpp")
     cfg = detector_config("demo", detector="lae", faces_root=str(faces),
-                          out_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=1)
+                          runs_dir=str(tmp_path / "runs"), image_size=SIZE, epochs=1)
     with pytest.raises(UserError, match=r"ffpp \(train\): no crop has a forgery mask"):
         train(cfg, progress=False)

@@ -23,11 +23,11 @@ from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.faces.index import write_index
 from jdfd_lib.training.checkpoint import load_checkpoint
 from jdfd_lib.training.data import (
-    UNLABELLED,
+    UNLABELED,
     CropDataset,
     EpochSampler,
     cap_frames,
-    foreign_unlabelled,
+    foreign_unlabeled,
     load_split,
     training_frames,
 )
@@ -52,7 +52,7 @@ def _cfg(faces: Path, out: Path, **kw) -> TrainConfig:
           "max_frames_per_video": None, "samples_per_epoch": None, "stop_at_val_auc": None,
           "lr_step_size": 5, "lr_gamma": 0.8, "lr_autoencoder": 0.005, "lr_classifier": 0.0004,
           "faces_root": str(faces),
-          "out_dir": str(out), **kw}
+          "runs_dir": str(out), **kw}
     return config_from_overrides("demo", **kw)
 
 
@@ -127,28 +127,28 @@ def test_leaking_splits_and_missing_crops_are_refused(faces, tmp_path) -> None:
 SOURCES = ("ffpp", "celebdf", "uadfv")  # TrainConfig.unlabeled_datasets' default
 
 
-def test_foreign_unlabelled_draw(faces) -> None:
+def test_foreign_unlabeled_draw(faces) -> None:
     n_train = len(load_split(faces / "ffpp", "train"))
-    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
+    extra = foreign_unlabeled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
     assert sorted(extra["dataset"].unique()) == ["celebdf", "uadfv"]
     per = extra.groupby("dataset").size()
     assert (per == round(0.25 * n_train)).all()
     assert (extra["split"] == "train").all() and not extra["labelled"].any()
-    assert (extra["label"] == UNLABELLED).all()
+    assert (extra["label"] == UNLABELED).all()
     # about half real, half fake (true labels looked up in the source index)
     for name, part in extra.groupby("dataset"):
         truth = load_split(faces / name, "train").set_index("path").loc[part["path"], "label"]
         assert abs(truth.mean() - 0.5) <= 0.1
-    again = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
+    again = foreign_unlabeled(faces, "ffpp", n_train, 0.25, seed=0, sources=SOURCES)
     assert again["path"].tolist() == extra["path"].tolist()  # seeded
     with pytest.raises(ValueError, match="requested"):
-        foreign_unlabelled(faces, "ffpp", n_train, 1.5, seed=0, sources=SOURCES)
+        foreign_unlabeled(faces, "ffpp", n_train, 1.5, seed=0, sources=SOURCES)
 
 
 def test_foreign_images_come_only_from_the_named_datasets(faces) -> None:
     """Fig. 4's sources are a config field: registering a dataset never changes them."""
     n_train = len(load_split(faces / "ffpp", "train"))
-    extra = foreign_unlabelled(faces, "ffpp", n_train, 0.25, seed=0, sources=("ffpp", "uadfv"))
+    extra = foreign_unlabeled(faces, "ffpp", n_train, 0.25, seed=0, sources=("ffpp", "uadfv"))
     assert extra["dataset"].unique().tolist() == ["uadfv"]
     assert len(extra) == round(0.25 * n_train)
     with pytest.raises(ValueError, match="needs unlabeled_datasets other than 'ffpp'"):
@@ -156,12 +156,12 @@ def test_foreign_images_come_only_from_the_named_datasets(faces) -> None:
 
 
 def test_epoch_sampler_balances_and_shards() -> None:
-    labels = np.array([0] * 2 + [1] * 8 + [UNLABELLED] * 3)
+    labels = np.array([0] * 2 + [1] * 8 + [UNLABELED] * 3)
     sampler = EpochSampler(labels, seed=0, balance=True)
     idx = list(sampler)
     assert len(idx) == len(sampler) == 8 + 8 + 3
     assert np.sum(labels[idx] == 0) == np.sum(labels[idx] == 1) == 8
-    assert set(np.flatnonzero(labels == UNLABELLED)) <= set(idx)
+    assert set(np.flatnonzero(labels == UNLABELED)) <= set(idx)
     sampler.set_epoch(1)
     assert list(sampler) != idx
     shards = [EpochSampler(labels, 0, False, num_replicas=2, rank=r) for r in (0, 1)]
@@ -208,9 +208,9 @@ def test_finished_run_is_not_retrained(trained) -> None:
     assert train(cfg, progress=False) == run_dir
     assert (run_dir / "last.pt").stat().st_mtime_ns == stamp
     other = TrainConfig.from_dict({**cfg.to_dict(), "momentum": 0.5})
-    with pytest.raises(UserError, match=r"another config.*another out_dir or force=True"):
+    with pytest.raises(UserError, match=r"another config.*another runs_dir or force=True"):
         train(other, progress=False)
-    with cli_command("train"), pytest.raises(UserError, match=r"another --out or --force"):
+    with cli_command("train"), pytest.raises(UserError, match=r"another --runs-dir or --force"):
         train(other, progress=False)
 
 
@@ -316,7 +316,7 @@ def test_bad_counts_are_usage_errors_naming_the_flag(flag, value, capsys) -> Non
     assert f"argument {flag}: expected" in capsys.readouterr().err
 
 
-def test_unlabelled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
+def test_unlabeled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
     parser = argparse.ArgumentParser()
     train_mod.add_arguments(parser)
     args = parser.parse_args([
@@ -360,7 +360,7 @@ def test_demo_profile_brings_the_loss_down_on_demo_crops(demo_faces, tmp_path) -
     real crops of the generated demo data, for a few seconds: the cross-entropy must fall
     clearly (a broken loss, optimiser or label path leaves it near ln 2 = 0.69)."""
     faces_root = demo_faces["ffpp"].parent
-    cfg = config_from_overrides("demo", faces_root=str(faces_root), out_dir=str(tmp_path),
+    cfg = config_from_overrides("demo", faces_root=str(faces_root), runs_dir=str(tmp_path),
                                 epochs=5, samples_per_epoch=64, max_frames_per_video=None)
     log = pd.read_csv(train(cfg, progress=False) / "metrics.csv")
     assert log["train_ce"].iloc[-1] < 0.6 * log["train_ce"].iloc[0], log

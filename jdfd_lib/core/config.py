@@ -30,7 +30,7 @@ OPTIMIZERS = ("sgd", "adam")
 # (the CPU thread count, compiled kernels and the memory layout change float rounding only);
 # they are ignored when a saved run's config is compared with a requested one, so a grid run
 # with other parallelism reuses it, and a run may be resumed compiled or in another layout.
-RUNTIME_FIELDS = ("faces_root", "out_dir", "num_workers", "device", "num_threads",
+RUNTIME_FIELDS = ("faces_root", "runs_dir", "num_workers", "device", "num_threads",
                   "compile_mode", "channels_last")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")  # torch.compile's
 
@@ -48,13 +48,13 @@ class TrainConfig:
     unlabeled_ratio: float = 0.0  # Sec. 4.4 / Fig. 4: images drawn from EACH other dataset's
     #   train split, as a fraction of the training-set size (0.05, 0.10, 0.15), labels hidden
     unlabeled_datasets: tuple[str, ...] = ("ffpp", "celebdf", "uadfv")  # Sec. 4.4 / Fig. 4:
-    #   the datasets whose train splits give the unlabelled images (the training set itself
+    #   the datasets whose train splits give the unlabeled images (the training set itself
     #   is skipped): the paper's three, named so that registering a dataset never changes Fig. 4
     seed: int = 0  # seeds python, numpy, torch, the samplers and the foreign-data draw
 
     # --- paths ---
     faces_root: str = "data/faces"  # folder holding faces_root/<dataset key>/index.csv
-    out_dir: str = "runs"  # runs root; a run writes out_dir/run_name/
+    runs_dir: str = "runs"  # runs root; a run writes runs_dir/run_name/
 
     # --- optimisation (Sec. 4.2) ---
     epochs: int = 20  # passes over the training set; not stated in the paper
@@ -167,7 +167,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from :meth:`to_dict` output, or from a config saved before the detector
-        held its own options (:func:`upgrade_legacy`: ``variant``, flat ``lae_*`` /
+        held its own options (:func:`upgrade_legacy`: ``variant``, ``out_dir``, flat ``lae_*`` /
         ``exposing_*`` fields).
 
         Raises:
@@ -271,6 +271,7 @@ def config_from_overrides(profile: str, **overrides: Any) -> TrainConfig:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 LEGACY_DETECTOR_FIELD = "variant"  # the name of ``detector`` before issue 20
+LEGACY_FIELDS = {LEGACY_DETECTOR_FIELD: "detector", "out_dir": "runs_dir"}  # old -> today's
 # the prefixes of the detectors' option fields that TrainConfig held (flat) before issue 20
 LEGACY_OPTION_PREFIXES = ("lae_", "exposing_")
 
@@ -290,13 +291,14 @@ def upgrade_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _renamed(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` with ``variant`` (the old name) given as ``detector``."""
+    """``data`` with the old names of fields (:data:`LEGACY_FIELDS`: ``variant``, ``out_dir``)
+    given as today's (``detector``, ``runs_dir``)."""
     data = dict(data)
-    if LEGACY_DETECTOR_FIELD in data:
-        old = data.pop(LEGACY_DETECTOR_FIELD)
-        if data.setdefault("detector", old) != old:
-            raise ValueError(f"detector given twice: {data['detector']!r} and "
-                             f"{LEGACY_DETECTOR_FIELD}={old!r}")
+    for old_name, name in LEGACY_FIELDS.items():
+        if old_name in data:
+            old = data.pop(old_name)
+            if data.setdefault(name, old) != old:
+                raise ValueError(f"{name} given twice: {data[name]!r} and {old_name}={old!r}")
     return data
 
 

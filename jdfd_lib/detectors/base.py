@@ -21,7 +21,7 @@ detectors enter through the same door (:mod:`jdfd_lib.detectors.registry`). A de
 - **Loss**: :meth:`Detector.loss` gives a dict of scalars: ``total`` is what is minimised,
   every other entry is logged (as ``train_<name>``). It receives a :class:`Batch`: images,
   labels, and the mask of images whose label may be used (foreign images of Fig. 4 are
-  unlabelled: their label must not enter a supervised term).
+  unlabeled: their label must not enter a supervised term).
 - **Parameters**: :meth:`Detector.param_groups` lists the optimiser's groups, each
   ``{"name", "params", "lr"}``, every trainable parameter in exactly one group.
 - **Options**: :attr:`Detector.options` is a frozen dataclass of the detector's own settings

@@ -93,7 +93,7 @@ def classification_loss(heads: Sequence[torch.Tensor], labels: torch.Tensor,
 
     Args:
         heads: logits (B, K) of each supervised head.
-        labels: (B,) int64; values of unlabelled images are ignored.
+        labels: (B,) int64; values of unlabeled images are ignored.
         labelled: (B,) bool, True where the label may be used.
     """
     return sum(masked_cross_entropy(h, labels, labelled) for h in heads)

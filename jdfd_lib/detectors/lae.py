@@ -285,7 +285,7 @@ def activation_loss(activations: torch.Tensor, labels: torch.Tensor, labelled: t
     Args:
         activations: (B, 2) = (a_real, a_fake).
         labels: (B,) 0 real / 1 fake (any value where not ``labelled``).
-        labelled: (B,) bool; unlabelled images add nothing.
+        labelled: (B,) bool; unlabeled images add nothing.
         reduction: "mean" over labelled images (0 when none) or "none" (B,).
     """
     fake = (labels == 1).to(activations.dtype)  # (B,)

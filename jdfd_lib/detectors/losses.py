@@ -2,7 +2,7 @@
 
 L = beta1 * L_cro + beta2 * L_rec (Eq. 3), with
 - L_cro: softmax cross-entropy of the classifier's two logits (Eq. 4), averaged over the
-  *labelled* images of the batch only. Unlabelled foreign images (Sec. 4.4, Fig. 4) add
+  *labelled* images of the batch only. Unlabeled foreign images (Sec. 4.4, Fig. 4) add
   nothing to it nor to its normaliser; a batch without labelled images has L_cro = 0.
 - L_rec: mean squared error between the normalised input x and its reconstruction x_hat
   (Eq. 5), over every image of the batch, labelled or not. The paper names it the MSE loss;
@@ -24,7 +24,7 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
 
     Args:
         logits: (B, 2) float.
-        labels: (B,) int64; values of unlabelled images are ignored (any value).
+        labels: (B,) int64; values of unlabeled images are ignored (any value).
         labelled_mask: (B,) bool, True where the label may be used.
 
     Returns:
@@ -47,7 +47,7 @@ def joint_loss(logits: torch.Tensor, recon: torch.Tensor | None, x: torch.Tensor
         recon: (B, 3, H, W) reconstruction, or None for the baseline.
         x: (B, 3, H, W) normalised input (the reconstruction target).
         labels: (B,) int64, 0 real / 1 fake.
-        labelled_mask: (B,) bool; False for unlabelled foreign images.
+        labelled_mask: (B,) bool; False for unlabeled foreign images.
         beta1: weight of the cross-entropy (paper: 0.8).
         beta2: weight of the reconstruction loss (paper: 0.2).
 

@@ -150,7 +150,7 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
         **{k: getattr(cfg, k) for k in RUN_FIELDS}, **finger, "metrics": summary,
         "intervals": stats.bootstrap_interval(table),  # over test videos (evaluation.stats)
         "config": {**cfg.to_dict(), "faces_root": portable(cfg.faces_root),
-                   "out_dir": portable(cfg.out_dir)},
+                   "runs_dir": portable(cfg.runs_dir)},
         "checkpoint": {**{k: v for k, v in info.items()
                           if isinstance(v, int | float | str | bool)},
                        "path": portable(checkpoint), "size": checkpoint.stat().st_size},

@@ -307,7 +307,7 @@ def reconstruction_figure(checkpoint: str | os.PathLike | Detector,
 
 
 def default_run_name(profile: str, train_dataset: str, detector: str = "jdfd") -> str:
-    """The run name of a profile's run without unlabelled data and with the default seed."""
+    """The run name of a profile's run without unlabeled data and with the default seed."""
     from jdfd_lib.detectors.registry import detector_config
 
     return detector_config(profile, train_dataset=train_dataset, detector=detector).run_name

@@ -33,7 +33,7 @@ def curve_configs(profile: str, faces: Path, runs: Path, train_set: str,
                   overrides: Mapping[str, Any] | None = None) -> list[TrainConfig]:
     """One run per (size, seed), seed-major; ``None`` is the whole training split."""
     return [detector_config(profile, detector=detector, train_dataset=train_set, seed=int(seed),
-                            train_images=size, faces_root=str(faces), out_dir=str(runs),
+                            train_images=size, faces_root=str(faces), runs_dir=str(runs),
                             **dict(overrides or {}))
             for seed in seeds for size in sizes]
 

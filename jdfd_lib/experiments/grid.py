@@ -1,6 +1,6 @@
 """The experiment grids behind Tables 2-3 and Fig. 4 (paper Sec. 4.3-4.4).
 
-A grid is a set of trainings (train set x detector x unlabelled ratio) each evaluated on the
+A grid is a set of trainings (train set x detector x unlabeled ratio) each evaluated on the
 test split of every test set. Finished trainings and evaluations are skipped (``train`` and
 ``evaluate`` both check their outputs), so the notebooks can be re-run cheaply and an
 interrupted grid resumes where it stopped. A grid can run several training seeds; after each
@@ -62,7 +62,7 @@ def grid_configs(profile: str, paths: Paths, train_sets: Sequence[str],
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     return [detector_config(profile, train_dataset=train_set, detector=detector,
                             unlabeled_ratio=ratio, seed=int(seed),
-                            faces_root=str(paths.faces), out_dir=str(paths.runs),
+                            faces_root=str(paths.faces), runs_dir=str(paths.runs),
                             **dict(overrides or {}))
             for seed in seeds for train_set in train_sets for detector in detectors
             for ratio in ratios]
@@ -82,7 +82,7 @@ def run_grid(profile: str, paths: Paths, train_sets: Sequence[str], test_sets: S
         detectors: registered detector names (``jdfd_lib.detectors.registry``); None: every
             one that joins the comparison (notebooks 06, 08). The report's detector
             comparison shows each of them.
-        ratios: unlabelled foreign-data ratios (0.0 = none).
+        ratios: unlabeled foreign-data ratios (0.0 = none).
         seeds: training seeds; each (train set, detector, ratio) is trained once per seed.
         jobs: trainings at once (:func:`~jdfd_lib.experiments.tasks.grid_jobs`; default
             ``JDFD_JOBS``, else 2 on a CPU with 2+ cores, several per GPU on CUDA).
@@ -114,7 +114,7 @@ def show_table(paths: Paths, name: str) -> ResultTable:
 
 
 def metric_table(results: pd.DataFrame, detector: str = "jdfd") -> pd.DataFrame:
-    """All metrics of one detector without unlabelled data, by (train, test), over seeds.
+    """All metrics of one detector without unlabeled data, by (train, test), over seeds.
 
     Args:
         results: the tidy table of :func:`jdfd_lib.evaluation.results.load_results`

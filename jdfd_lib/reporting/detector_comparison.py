@@ -89,7 +89,7 @@ def published(train: str) -> dict[tuple[str, str], tuple[float, str]]:
 def compared_trains(results: pd.DataFrame, detectors: Sequence[str] | None = None
                     ) -> list[str]:
     """Training sets on which a detector besides JDFD and its baseline (the paper's own
-    Tables 2-3) has runs without unlabelled data, in report order."""
+    Tables 2-3) has runs without unlabeled data, in report order."""
     others = [d for d in (rows(results) if detectors is None else detectors)
               if d not in paper.PAPER_NAMES]
     sel = results[results["detector"].isin(others) & (results["unlabeled_ratio"] == 0)]

@@ -25,7 +25,7 @@ TEST_SETS = ("ffpp", "uadfv", "celebdf")
 PAPER_NAMES = {"jdfd": "JDFD", "baseline": "Baseline"}
 TABLE2_DETECTOR = "jdfd"  # Table 2 and Fig. 3
 TABLE3_DETECTORS = ("baseline", "jdfd")  # the decoder ablation, in the paper's row order
-FIG4_DETECTOR = "jdfd"  # Fig. 4, unlabelled foreign data
+FIG4_DETECTOR = "jdfd"  # Fig. 4, unlabeled foreign data
 
 # Table 2: frame-level AUC (%); (method, train set) -> {test set: AUC}; None = not reported.
 TABLE2: list[tuple[str, str, dict[str, float | None]]] = [
@@ -62,7 +62,7 @@ TABLE1: dict[str, tuple[int, int, int, int]] = {
 
 # Fig. 4 is only available as a plot; the text of Sec. 4.4 states these facts about it.
 FIG4_STATEMENTS: tuple[str, ...] = (
-    "Trained on FF++ with 5%, 10% or 15% unlabelled images from each other dataset.",
+    "Trained on FF++ with 5%, 10% or 15% unlabeled images from each other dataset.",
     "UADFV: AUC with 15% foreign data is 6.5 points above the 5% case.",
     "Celeb-DF: AUC reaches 79.6 with 15%, 4.9 points above the 5% case.",
     "FF++: with 15%, AUC drops by about 0.8 from the best result of the study.",

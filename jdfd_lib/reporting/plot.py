@@ -1,7 +1,7 @@
-"""Figures: Fig. 3 (ROC curves), Fig. 4 (unlabelled foreign data) and notebook displays.
+"""Figures: Fig. 3 (ROC curves), Fig. 4 (unlabeled foreign data) and notebook displays.
 
 Fig. 3 of the paper shows the ROC curves of JDFD for the nine (train, test) pairs; Fig. 4
-the AUC on each test set for 5%, 10% and 15% unlabelled foreign data (Sec. 4.3-4.4). Ours
+the AUC on each test set for 5%, 10% and 15% unlabeled foreign data (Sec. 4.3-4.4). Ours
 show the spread over training seeds: mean ROC with a ± 1 std band, bars with ± 1 std error
 bars (``jdfd_lib.evaluation.stats``). The other helpers draw what the notebooks show: sample frames,
 aligned crops with their 68 landmarks, loss curves and reconstructions.
@@ -113,7 +113,7 @@ def comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
                    trains: Sequence[str], detectors: Sequence[str],
                    labels: dict[str, str] | None = None) -> plt.Figure:
     """ROC curves of several detectors: one row of panels per training set, one panel per
-    test set, one curve per detector (mean over seeds, band ± 1 std; runs without unlabelled
+    test set, one curve per detector (mean over seeds, band ± 1 std; runs without unlabeled
     data)."""
     labels = labels or {}
     sel = results[results["detector"].isin(detectors) & (results["unlabeled_ratio"] == 0)
@@ -141,7 +141,7 @@ def comparison_roc(results: pd.DataFrame, metrics_dir: str | os.PathLike,
 
 
 def fig4(table: pd.DataFrame) -> plt.Figure:
-    """AUC (%) on each test set against the unlabelled foreign-data ratio (Fig. 4).
+    """AUC (%) on each test set against the unlabeled foreign-data ratio (Fig. 4).
 
     Args:
         table: ``jdfd_lib.reporting.report.fig4_table``: unlabeled_ratio, test_dataset, ours_mean,
@@ -162,8 +162,8 @@ def fig4(table: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(np.arange(len(tests)), [dataset_label(k) for k in tests])
     ax.set(xlabel="test set",
            ylabel=f"frame AUC (%), mean ± std over {seeds} seed{'s' if n.max() > 1 else ''}",
-           ylim=(0, 100), title="Fig. 4 (ours): training on FF++ + unlabelled foreign data")
-    ax.legend(title="unlabelled", fontsize=8)
+           ylim=(0, 100), title="Fig. 4 (ours): training on FF++ + unlabeled foreign data")
+    ax.legend(title="unlabeled", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -4,7 +4,7 @@ Inputs: the result files ``evaluate`` writes, read by :mod:`jdfd_lib.evaluation.
 cell of ours is the mean ± sample std of the frame AUC (%) over the training seeds present. Outputs
 in ``results/<profile>/``: ``table2``, ``table3``, ``fig4`` (``.csv`` long and numeric:
 ``ours_mean``, ``ours_std``, ``ours_n``; ``.md``: "mean ± std" beside the paper),
-``comparisons.{csv,md}`` (paired t tests over seeds: JDFD vs Baseline, each unlabelled ratio
+``comparisons.{csv,md}`` (paired t tests over seeds: JDFD vs Baseline, each unlabeled ratio
 vs 0 %), ``fig3_roc.png``, ``fig4_unlabeled.png``, ``metrics.json``, and when the related
 detectors have runs the comparison of :mod:`jdfd_lib.reporting.detector_comparison`. The
 paper's numbers are
@@ -47,7 +47,7 @@ COMPARISON_COLUMNS = ["setting", "a", "b", "train", "test", "mean", "std", "n", 
 
 def _ratio_runs(results: pd.DataFrame, train: str,
                 detector: str = paper.FIG4_DETECTOR) -> pd.DataFrame:
-    """Rows of ``detector`` trained on ``train`` with an unlabelled ratio of Fig. 4 (0 %
+    """Rows of ``detector`` trained on ``train`` with an unlabeled ratio of Fig. 4 (0 %
     included)."""
     sel = results[(results["detector"] == detector) & (results["train_dataset"] == train)]
     sel = sel[sel["unlabeled_ratio"].round(4).isin((0.0, *UNLABELED_RATIOS))]
@@ -108,7 +108,7 @@ def table3(results: pd.DataFrame,
 
 
 def fig4_table(results: pd.DataFrame, train: str = "ffpp") -> pd.DataFrame:
-    """Fig. 4: frame AUC (%) over seeds per test set against the unlabelled foreign-data ratio.
+    """Fig. 4: frame AUC (%) over seeds per test set against the unlabeled foreign-data ratio.
 
     Returns:
         Columns ``unlabeled_ratio``, ``test_dataset``, ``ours_mean``, ``ours_std``,
@@ -160,7 +160,7 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
 
     (a) the last of Table 3's detectors vs the first (JDFD vs Baseline) for every (train,
     test) cell; (b) Fig. 4's detector (JDFD) trained on ``train_fig4`` with 5/10/15 %
-    unlabelled foreign data vs 0 %, per test set.
+    unlabeled foreign data vs 0 %, per test set.
     Differences are in frame-AUC points (%), ``a - b``.
 
     Args:
@@ -186,7 +186,7 @@ def comparisons(results: pd.DataFrame, train_fig4: str = "ffpp") -> pd.DataFrame
         a, b = (runs[(runs["unlabeled_ratio"] == round(r, 4)) & (runs["test_dataset"] == test)]
                 for r in (ratio, 0.0))
         pct = round(100 * ratio)
-        pairs.append((f"unlabelled: {pct}% vs 0%", f"{lf} + {pct}% unlabelled", f"{lf} + 0%",
+        pairs.append((f"unlabeled: {pct}% vs 0%", f"{lf} + {pct}% unlabeled", f"{lf} + 0%",
                       train_fig4, test, a, b))
     rows = [{"setting": setting, "a": a_name, "b": b_name, "train": train, "test": test,
              **stats.compare_seeds(per_seed(a), per_seed(b), a_name, b_name,
@@ -201,7 +201,7 @@ def comparisons_markdown(comp: pd.DataFrame, results: pd.DataFrame, profile: str
     seeds = sorted(results["seed"].unique())
     lines = [f"## Comparisons over training seeds, {profile}", ""]
     if comp.empty:
-        lines.append("No pairs of settings (JDFD and Baseline, or unlabelled ratios) to "
+        lines.append("No pairs of settings (JDFD and Baseline, or unlabeled ratios) to "
                      "compare in these results.")
     elif done.empty:
         lines.append(f"A comparison needs at least 2 training seeds per setting; these results "

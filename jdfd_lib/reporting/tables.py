@@ -28,7 +28,7 @@ def dataset_order(*keys: Iterable[str]) -> list[str]:
 
 
 def detector_runs(results: pd.DataFrame, detector: str) -> pd.DataFrame:
-    """Rows of ``results`` for one detector trained without unlabelled foreign data."""
+    """Rows of ``results`` for one detector trained without unlabeled foreign data."""
     sel = results[(results["detector"] == detector) & (results["unlabeled_ratio"] == 0)]
     return unique_settings(sel, ["train_dataset", "test_dataset", "seed"])
 
@@ -72,7 +72,7 @@ def fig4_wide(table: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_index().rename(index=lambda r: f"{round(100 * r)}%")
     out = out.reindex(columns=[c for c in dataset_order(out.columns) if c in out.columns])
     out.columns = [f"{dataset_label(c)} (ours)" for c in out.columns]
-    out.index.name = "unlabelled foreign data (%)"
+    out.index.name = "unlabeled foreign data (%)"
     return out.reset_index()
 
 

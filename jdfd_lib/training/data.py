@@ -4,7 +4,7 @@
   mean/std, label int64, labelled bool); optional horizontal flip for training.
 - :func:`load_split`: one split of a prepared dataset, with train/val/test disjointness
   checked (no video and no identity group may appear in two splits).
-- :func:`foreign_unlabelled`: the Fig. 4 augmentation, ``ratio * len(train)`` images drawn
+- :func:`foreign_unlabeled`: the Fig. 4 augmentation, ``ratio * len(train)`` images drawn
   from each other dataset's train split, about half real and half fake, labels hidden.
 - :class:`EpochSampler`: DistributedSampler's contract (``set_epoch``, disjoint equal-size
   rank shards, seeded per epoch) plus optional class balancing of the labelled images.
@@ -28,7 +28,7 @@ from jdfd_lib.datasets.splits import SPLITS
 from jdfd_lib.faces.index import index_path, read_index, repair_hint
 from jdfd_lib.training.crop_cache import ByteCache, PackedStrings, cache_bytes_from_env
 
-UNLABELLED = -1  # label value stored for foreign images whose label is hidden
+UNLABELED = -1  # label value stored for foreign images whose label is hidden
 
 
 def read_crop(path: str | os.PathLike) -> np.ndarray:
@@ -206,7 +206,7 @@ def load_split(root: str | os.PathLike, split: str, dataset: str | None = None,
     return part.assign(labelled=True)
 
 
-def foreign_unlabelled(faces_root: str | os.PathLike, train_dataset: str, n_train: int,
+def foreign_unlabeled(faces_root: str | os.PathLike, train_dataset: str, n_train: int,
                        ratio: float, seed: int, sources: Sequence[str],
                        max_frames_per_video: int | None = None) -> pd.DataFrame:
     """Fig. 4 augmentation: ``round(ratio * n_train)`` train images from each dataset of
@@ -214,7 +214,7 @@ def foreign_unlabelled(faces_root: str | os.PathLike, train_dataset: str, n_trai
 
     Each draw is about half real, half fake (seeded; a class short of images gives its
     remainder to the other), and every drawn row is marked ``labelled=False`` with its label
-    replaced by :data:`UNLABELLED` so that it can feed the reconstruction loss only.
+    replaced by :data:`UNLABELED` so that it can feed the reconstruction loss only.
 
     Raises:
         ValueError: a foreign train split has fewer images than requested.
@@ -225,13 +225,13 @@ def foreign_unlabelled(faces_root: str | os.PathLike, train_dataset: str, n_trai
         pool = load_split(Path(faces_root) / name, "train", name, max_frames_per_video)
         if len(pool) < n:
             raise ValueError(f"{index_path(Path(faces_root) / name)}: {len(pool)} train crops, "
-                             f"but {n} unlabelled ones requested (ratio {ratio} of {n_train})")
+                             f"but {n} unlabeled ones requested (ratio {ratio} of {n_train})")
         rng = np.random.default_rng([seed, offset])
         parts.append(_half_and_half(pool, n, rng))
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)
-    return out.assign(label=UNLABELLED, labelled=False)
+    return out.assign(label=UNLABELED, labelled=False)
 
 
 def _half_and_half(pool: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -250,10 +250,10 @@ class EpochSampler(Sampler[int]):
     are disjoint and of equal length, padded by wrapping), which cannot weight classes.
     With ``balance``, each epoch draws as many images of every labelled class as the
     largest class has (the smaller class is repeated, each image once before any twice);
-    unlabelled images (label -1) are all kept once.
+    unlabeled images (label -1) are all kept once.
 
     Args:
-        labels: (N,) int labels, -1 for unlabelled images.
+        labels: (N,) int labels, -1 for unlabeled images.
         seed: base seed; the epoch's order depends on (seed, epoch) only.
         balance: class-balanced sampling of the labelled images.
         num_replicas: world size.
@@ -279,7 +279,7 @@ class EpochSampler(Sampler[int]):
         classes = [np.flatnonzero(self.labels == c) for c in (0, 1)]
         classes = [c for c in classes if len(c)]
         target = max(len(c) for c in classes) if classes else 0
-        picks = [np.flatnonzero(self.labels == UNLABELLED)]
+        picks = [np.flatnonzero(self.labels == UNLABELED)]
         for members in classes:
             reps = -(-target // len(members))  # ceil: whole passes before any repeat
             order = np.concatenate([rng.permutation(members) for _ in range(reps)])
@@ -352,7 +352,7 @@ def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled
         if not set(unlabeled_datasets) - {train_dataset}:
             raise ValueError(f"unlabeled_ratio {unlabeled_ratio} needs unlabeled_datasets "
                              f"other than {train_dataset!r}, got {list(unlabeled_datasets)}")
-        foreign = foreign_unlabelled(faces_root, train_dataset, len(train), unlabeled_ratio,
+        foreign = foreign_unlabeled(faces_root, train_dataset, len(train), unlabeled_ratio,
                                      seed, unlabeled_datasets, max_frames_per_video)
         train = pd.concat([train, foreign], ignore_index=True)
     for part in (train, val):

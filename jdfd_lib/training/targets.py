@@ -36,7 +36,7 @@ class MaskTargets:
 
     Args:
         frame: index rows with ``abs_path``, ``path`` and (optionally) ``mask``; rows without
-            the column, or with "", have no mask (foreign unlabelled images, pristine crops).
+            the column, or with "", have no mask (foreign unlabeled images, pristine crops).
         size: the network input side; masks are resized with nearest-neighbour sampling.
         where: the index the rows came from (for messages).
         allow_all: every row with a mask may use it (validation; no active learning).

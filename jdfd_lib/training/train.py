@@ -93,7 +93,7 @@ def _existing_run(cfg: TrainConfig, last: Path, resume: bool,
     force = option("force=True", "--force")
     if diff:
         raise UserError(f"{last}: the saved run has another config ({diff}); use another "
-                        f"{option('out_dir', '--out')} or {force} to retrain from scratch")
+                        f"{option('runs_dir', '--runs-dir')} or {force} to retrain from scratch")
     if _finished(state, cfg):
         return state
     if not resume:
@@ -118,7 +118,7 @@ def _remove_stale_temp_files(run_dir: Path, progress: bool) -> None:
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
           force: bool = False, allow_pickle: bool = False) -> Path:
-    """Train one run and return its folder ``out_dir/run_name``.
+    """Train one run and return its folder ``runs_dir/run_name``.
 
     Args:
         cfg: the run's configuration.
@@ -140,7 +140,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     """
     detector_class(cfg.detector)  # unknown detectors and datasets are refused before anything
     _check_datasets(cfg)  # is touched
-    run_dir = Path(cfg.out_dir) / cfg.run_name
+    run_dir = Path(cfg.runs_dir) / cfg.run_name
     last = run_dir / "last.pt"
     _remove_stale_temp_files(run_dir, progress)
     state = (_existing_run(cfg, last, resume, allow_pickle) if last.is_file() and not force
@@ -314,7 +314,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
     parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--epochs", type=positive_int, help="default: the profile's")
-    parser.add_argument("--out", dest="out_dir", help="runs root (default: runs)")
+    parser.add_argument("--runs-dir", dest="runs_dir", help="runs root (default: runs)")
+    parser.add_argument("--out", dest="runs_dir", help=argparse.SUPPRESS)  # its old name
     parser.add_argument("--resume", action="store_true", help="continue from last.pt")
     parser.add_argument("--force", action="store_true", help="retrain a finished run")
     parser.add_argument(UNSAFE_FLAG, dest="allow_pickle", action="store_true",
@@ -337,7 +338,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     detector = args.detector or (named[-1] if named else TrainConfig.detector)
     overrides = dict(parse_setting(a, detector) for a in args.assignments)
     for name in ("train_dataset", "faces_root", "detector", "unlabeled_ratio", "seed", "epochs",
-                 "out_dir"):
+                 "runs_dir"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     return detector_config(args.profile, **overrides)

@@ -104,6 +104,18 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(state, tmp_path_factory.mktemp("run") / "best.pt")
 
 
+def write_clip_dataset(root: Path, face_clips: dict[str, Path], per_class: int) -> Path:
+    """A UADFV-layout folder at ``root``: ``per_class`` real copies of the ``face`` clip and
+    as many fake copies of its mirror image (a dataset of many videos in seconds)."""
+    import shutil
+
+    for folder, suffix, clip in (("real", "", "face"), ("fake", "_fake", "mirrored")):
+        (root / folder).mkdir(parents=True)
+        for i in range(per_class):
+            shutil.copy(face_clips[clip], root / folder / f"{i:04d}{suffix}.mp4")
+    return root
+
+
 # the session fixtures that make every test using them slow (see the module docstring)
 SLOW_FIXTURES = {"demo_root", "demo_faces"}
 
@@ -162,6 +174,12 @@ def write_synthetic_faces(root: Path, dataset: str, videos=(6, 2, 2), frames: in
                     rows.append(row)
     write_index(pd.DataFrame(rows), root)
     return root
+
+
+@pytest.fixture(scope="session")
+def clip_dataset():
+    """:func:`write_clip_dataset`, for tests that need many real-face videos quickly."""
+    return write_clip_dataset
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ a plain run, byte for byte, even when a worker is killed in the middle of a shar
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -25,14 +24,10 @@ CFG = ExtractConfig(frames_per_video=6, image_size=48, workers=1)
 
 
 @pytest.fixture(scope="module")
-def uadfv(face_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def uadfv(face_clips: dict[str, Path], clip_dataset,
+          tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A UADFV-layout folder: 6 real and 6 fake copies of the two 15-frame face clips."""
-    root = tmp_path_factory.mktemp("data") / "UADFV"
-    for folder, suffix, clip in (("real", "", "face"), ("fake", "_fake", "mirrored")):
-        (root / folder).mkdir(parents=True)
-        for i in range(6):
-            shutil.copy(face_clips[clip], root / folder / f"{i:04d}{suffix}.mp4")
-    return root
+    return clip_dataset(tmp_path_factory.mktemp("data") / "UADFV", face_clips, 6)
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,10 @@ VIDEOS = 4  # per class
 
 
 @pytest.fixture(scope="module")
-def uadfv(face_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def uadfv(face_clips: dict[str, Path], clip_dataset,
+          tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A UADFV-layout folder: 4 real and 4 fake copies of the two 15-frame face clips."""
-    root = tmp_path_factory.mktemp("data") / "UADFV"
-    for folder, suffix, clip in (("real", "", "face"), ("fake", "_fake", "mirrored")):
-        (root / folder).mkdir(parents=True)
-        for i in range(VIDEOS):
-            shutil.copy(face_clips[clip], root / folder / f"{i:04d}{suffix}.mp4")
-    return root
+    return clip_dataset(tmp_path_factory.mktemp("data") / "UADFV", face_clips, VIDEOS)
 
 
 @pytest.fixture(scope="module")

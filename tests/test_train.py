@@ -17,7 +17,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import jdfd_lib.training.train as train_mod
-from jdfd_lib.core.config import TrainConfig, config_from_overrides
+from jdfd_lib.core.config import TrainConfig, config_from_overrides, parse_assignment
 from jdfd_lib.core.errors import UserError, cli_command
 from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.faces.index import write_index
@@ -398,3 +398,22 @@ def test_a_one_process_torchrun_launch_trains_under_ddp(faces, tmp_path) -> None
     assert "demo-jdfd-ffpp-u00-s0: DistributedDataParallel over 1 process(es) (gloo)" in proc.stdout
     _, cfg, info = load_checkpoint(tmp_path / "demo-jdfd-ffpp-u00-s0" / "best.pt")
     assert info["epoch"] == 1 and cfg.train_dataset == "ffpp"
+
+
+def test_a_diverging_run_stops_at_its_first_non_finite_loss(faces, tmp_path) -> None:
+    cfg = _cfg(faces, tmp_path, lr_autoencoder=1e6, lr_classifier=1e6, epochs=2)
+    with pytest.raises(UserError, match=rf"^{cfg.run_name}: training diverged: the loss is "
+                                        r"(nan|inf) at epoch 1, step \d+ \(learning rates: "
+                                        r"lr_autoencoder 1e\+06, lr_classifier 1e\+06\); lower"
+                       ) as err:
+        train(cfg, progress=False)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / cfg.run_name / "best.pt").exists()  # nothing kept of the epoch
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_set_refuses_numbers_that_are_not_finite(value: str) -> None:
+    with pytest.raises(ValueError, match=rf"lr_autoencoder={value}.*not a finite number"):
+        parse_assignment(f"lr_autoencoder={value}")
+    with pytest.raises(ValueError, match="not a finite number"):
+        parse_assignment(f"adam_betas=0.9,{value}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -376,8 +377,11 @@ def _parse_value(hint: Any, raw: str) -> Any:
             raise ValueError(f"{raw!r} is not a boolean (true/false)")
         return raw.lower() in ("true", "1")
     if typing.get_origin(hint) is tuple:  # tuple[int, ...] or tuple[str, ...]
-        return tuple(args[0](v.strip()) for v in raw.split(",") if v.strip())
-    return hint(raw)  # int, float, str
+        return tuple(_parse_value(args[0], v.strip()) for v in raw.split(",") if v.strip())
+    value = hint(raw)  # int, float, str
+    if isinstance(value, float) and not math.isfinite(value):  # "nan", "inf" parse as floats
+        raise ValueError(f"{raw!r} is not a finite number")
+    return value
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",

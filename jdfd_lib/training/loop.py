@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
 
 from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.errors import UserError
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.detectors.base import Batch, Detector
 from jdfd_lib.training.compiled import TrainingForward
@@ -127,9 +128,19 @@ def train_step(model: torch.nn.Module, forward, b: Batch, optimizer: torch.optim
 POSTFIX_EVERY = 50  # batches between progress-bar loss updates (each one waits for the GPU)
 
 
+def _diverged(cfg: TrainConfig, optimizer: torch.optim.Optimizer, epoch: int, step: int,
+              value: float) -> UserError:
+    """The one line that stops a run whose loss is no longer a number."""
+    lrs = ", ".join(f"lr_{g.get('name', i)} {g['lr']:g}"
+                    for i, g in enumerate(optimizer.param_groups))
+    return UserError(f"{cfg.run_name}: training diverged: the loss is {value} at epoch "
+                     f"{epoch + 1}, step {step + 1} (learning rates: {lrs}); lower the learning "
+                     f"rates (--set lr_...=) and train again with --force")
+
+
 def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     cfg: TrainConfig, rt: Runtime, desc: str, progress: bool,
-                    forward: TrainingForward | None = None) -> dict[str, float]:
+                    forward: TrainingForward | None = None, epoch: int = 0) -> dict[str, float]:
     """One pass of the detector's loss (JDFD: Eq. 3); returns the mean of each loss term
     (``loss`` for the total, then the detector's other terms: JDFD's ``ce`` and ``rec``).
 
@@ -137,11 +148,17 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
     compiled); None runs ``model`` eagerly. The loss sums stay on the device in float64 (the
     same sums, in the same order, as Python floats would give) so that a step never waits for
     the GPU to finish; the bar shows the loss every :data:`POSTFIX_EVERY` batches.
+
+    Raises:
+        UserError: the loss became NaN or infinite (the run, ``epoch``, the first such step and
+            the learning rates named); on a GPU the check waits for the next progress update,
+            at most :data:`POSTFIX_EVERY` steps later, and still names the first step.
     """
     model.train()
     forward = forward or TrainingForward(model)
     sums: dict[str, torch.Tensor] = {}
     bar = progress_bar(loader, enabled=progress, desc=desc, unit="batch", leave=False)
+    bad_step = bad_loss = None  # the first step whose loss is not finite (-1: none), on device
     for i, batch in enumerate(bar):
         b = _to_device(batch, rt)
         losses = forward.run(lambda f, b=b: train_step(model, f, b, optimizer, cfg, rt))
@@ -149,6 +166,14 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
             key = "loss" if name == "total" else name
             value = value.double()
             sums[key] = sums[key] + value if key in sums else value
+        total = losses["total"]
+        first = ~torch.isfinite(total) if bad_step is None else (
+            ~torch.isfinite(total) & (bad_step < 0))
+        bad_step = torch.where(first, i, -1 if bad_step is None else bad_step)
+        bad_loss = total if bad_loss is None else torch.where(first, total, bad_loss)
+        if rt.device.type == "cpu" or i % POSTFIX_EVERY == 0 or i + 1 == len(loader):
+            if int(bad_step) >= 0:  # reading it waits for the GPU: every POSTFIX_EVERY steps
+                raise _diverged(cfg, optimizer, epoch, int(bad_step), float(bad_loss))
         if progress and i % POSTFIX_EVERY == 0:
             bar.set_postfix(loss=f"{float(losses['total']):.4f}")
     return {k: float(v) / max(len(loader), 1) for k, v in sums.items()}

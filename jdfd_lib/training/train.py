@@ -208,7 +208,7 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
         _active_round(model, train_loader.dataset, cfg, epoch, rt)
         losses = train_one_epoch(net, train_loader, optimizer, cfg, rt,
                                  f"{cfg.run_name} epoch {epoch + 1}/{cfg.epochs}", progress,
-                                 forward)
+                                 forward, epoch=epoch)
         scheduler.step()
         if not rt.is_main:
             continue

@@ -162,6 +162,18 @@ def test_uadfv_split_file_missing_a_video(tmp_path: Path) -> None:
         list_uadfv(root, split_file=split)
 
 
+@pytest.mark.parametrize("dataset", ["uadfv", "folder"])
+def test_a_split_file_sharing_a_group_between_splits_is_refused(tmp_path: Path,
+                                                                dataset: str) -> None:
+    root = make_uadfv(tmp_path / "UADFV", n=4)
+    split = tmp_path / "s.json"
+    split.write_text(json.dumps({"splits": {"train": ["0000", "0001", "0003"], "val": ["0002"],
+                                            "test": ["0003", "0001"]}}))
+    with pytest.raises(ValueError, match=r"s.json: 2 groups are in more than one split: "
+                                         r"0001 \(train and test\), 0003 \(train and test\)"):
+        list_videos(dataset, root, split_file=split)
+
+
 @pytest.mark.parametrize("dataset", ["ffpp", "celebdf", "uadfv"])
 def test_missing_root_and_empty_folder_are_named(tmp_path: Path, dataset: str) -> None:
     missing = tmp_path / "nope"

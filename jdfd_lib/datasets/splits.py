@@ -118,7 +118,8 @@ def read_split_file(path: Path) -> dict[str, list[str]]:
     """Split -> ids from a split file.
 
     Raises:
-        ValueError: the file is not ``{"splits": {"train": [...], "val": [...], "test": [...]}}``.
+        ValueError: the file is not ``{"splits": {"train": [...], "val": [...], "test": [...]}}``,
+            or a group is in more than one split (the groups named).
     """
     try:
         data = json.loads(path.read_text())
@@ -127,7 +128,17 @@ def read_split_file(path: Path) -> dict[str, list[str]]:
     if not isinstance(data, dict) or set(data.get("splits", {})) != set(SPLITS):
         raise ValueError(f"{path}: expected {{'splits': {{'train': [...], 'val': [...], "
                          f"'test': [...]}}}}")
-    return {s: [str(v) for v in vids] for s, vids in data["splits"].items()}
+    splits = {s: [str(v) for v in vids] for s, vids in data["splits"].items()}
+    where: dict[str, list[str]] = {}
+    for split, ids in splits.items():
+        for group in dict.fromkeys(ids):
+            where.setdefault(group, []).append(split)
+    shared = {g: ss for g, ss in where.items() if len(ss) > 1}
+    if shared:  # a group in two splits would leak between training and testing
+        listed = ", ".join(f"{g} ({' and '.join(ss)})" for g, ss in list(shared.items())[:5])
+        raise ValueError(f"{path}: {len(shared)} groups are in more than one split: {listed}"
+                         f"{' ...' if len(shared) > 5 else ''}; each group belongs to one split")
+    return splits
 
 
 def write_split_file(path: Path, splits: dict[str, list[str]], fractions: Mapping[str, float],

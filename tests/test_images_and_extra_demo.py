@@ -158,3 +158,18 @@ def test_generated_copies_are_prepared(extra_root: Path, tmp_path: Path) -> None
     meta = read_video_meta(tmp_path / "folder1", "real", "person00__face")
     assert meta["aligned"] and meta["frames"][0]["box"] == [0, 0, X.ALIGNED_SIZE,
                                                             X.ALIGNED_SIZE]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+def test_a_truncated_image_is_unreadable_not_half_grey(tmp_path: Path, suffix: str) -> None:
+    from jdfd_lib.faces.images import read_image
+    from jdfd_lib.faces.video import VideoReadError
+
+    photo = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
+    whole = tmp_path / f"face{suffix}"
+    cv2.imwrite(str(whole), photo)
+    assert read_image(whole).shape == photo.shape
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    with pytest.raises(VideoReadError, match=rf"cut{suffix}: truncated or corrupt image"):
+        read_image(cut)

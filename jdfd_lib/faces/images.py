@@ -8,11 +8,13 @@ resized to the extraction size (area interpolation; a non-square image is stretc
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from jdfd_lib.datasets.folder import IMAGE_SUFFIXES
 from jdfd_lib.faces.video import VideoReadError
@@ -27,15 +29,21 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """The RGB uint8 (H, W, 3) pixels of an image file (grey and alpha images converted).
 
     Raises:
-        VideoReadError: the file is missing, empty or does not decode as an image (so that
-            prepare lists it among the failures, as an unreadable video).
+        VideoReadError: the file is missing, empty, truncated or does not decode as an image
+            (so that prepare lists it among the failures, as an unreadable video).
     """
     path = Path(path)
     if not path.is_file():
         raise VideoReadError(f"{path}: image file not found")
     if path.stat().st_size == 0:
         raise VideoReadError(f"{path}: zero-byte file; expected an image")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    try:  # OpenCV decodes a truncated file into a part-grey image with only a stderr note
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise VideoReadError(f"{path}: truncated or corrupt image ({err})") from None
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise VideoReadError(f"{path}: cannot be decoded as an image (corrupt or unsupported)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from jdfd_lib.datasets.folder import IMAGE_SUFFIXES
 from jdfd_lib.faces.video import VideoReadError
@@ -38,14 +38,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if path.stat().st_size == 0:
         raise VideoReadError(f"{path}: zero-byte file; expected an image")
     data = path.read_bytes()
+    unreadable = f"{path}: cannot be decoded as an image (corrupt or unsupported)"
     try:  # OpenCV decodes a truncated file into a part-grey image with only a stderr note
         with Image.open(io.BytesIO(data)) as image:
             image.load()
+    except UnidentifiedImageError:
+        raise VideoReadError(unreadable) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise VideoReadError(f"{path}: truncated or corrupt image ({err})") from None
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise VideoReadError(f"{path}: cannot be decoded as an image (corrupt or unsupported)")
+        raise VideoReadError(unreadable)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

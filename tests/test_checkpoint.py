@@ -247,3 +247,38 @@ def test_a_save_killed_mid_write_leaves_a_temp_file_that_is_found(tmp_path) -> N
     assert [p.name for p in stale_temp_files(tmp_path)] == left
     assert remove_stale_temp_files(tmp_path) == (1, len(b"PK half a checkpoint"))
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("field, value", [("train_dataset", "../../../../tmp/escaped"),
+                                          ("detector", "../x"), ("train_dataset", "a/b"),
+                                          ("unlabeled_datasets", ["ffpp", "../up"])])
+def test_a_crafted_config_never_names_a_path(tmp_path: Path, monkeypatch, field: str,
+                                              value) -> None:
+    """A best.pt whose config makes the run name a path (``evaluate --out A/B/C/metrics``
+    would have written ``A/B/tmp/escaped-...``) is refused on load, naming the file."""
+    from jdfd_lib import cli
+
+    cfg = config_from_overrides("demo", decoder_channels=(32, 16, 8, 8), classifier_hidden=(16,))
+    state = {"model": create_detector(cfg).state_dict(),
+             "config": {**cfg.to_dict(), field: value}, "epoch": 1}
+    ckpt = save_checkpoint(state, tmp_path / "stranger" / "best.pt")
+    work = tmp_path / "work"
+    (work / "A" / "B" / "C").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert cli.main(["evaluate", "--checkpoint", str(ckpt), "--faces-root", "faces",
+                     "--test-datasets", "uadfv", "--out", "A/B/C/metrics"]) == 1
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file()) == ["stranger/best.pt"]
+    with pytest.raises(ValueError, match=rf"{ckpt}: the saved config is not a valid "
+                                         r"TrainConfig .*must be (dataset keys|a dataset key|"
+                                         r"a registered detector's name)"):
+        load_checkpoint(ckpt)
+
+
+def test_result_files_are_never_named_by_a_path(tmp_path: Path) -> None:
+    from jdfd_lib.evaluation.results import result_paths
+
+    assert result_paths(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")["json"].parent == tmp_path
+    for run, test in (("../../x", "uadfv"), ("run", "../y"), ("..", "")):
+        with pytest.raises(ValueError, match="refusing to write result files named"):
+            result_paths(tmp_path, run, test)

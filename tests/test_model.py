@@ -73,19 +73,19 @@ def test_unknown_detector_lists_the_registered_ones(tmp_path) -> None:
 
 
 def test_a_new_detector_registers_without_touching_other_files() -> None:
-    @register_detector("toy-test")
+    @register_detector("toy_test")
     class Toy(JDFD):
         reconstructs = False
 
     try:
-        assert "toy-test" in list_detectors()
-        cfg = config_from_overrides("demo", detector="toy-test", image_size=SIZE)
+        assert "toy_test" in list_detectors()
+        cfg = config_from_overrides("demo", detector="toy_test", image_size=SIZE)
         model = create_detector(cfg)
         assert isinstance(model, Toy) and model.decoder is None
-        assert cfg.run_name.startswith("demo-toy-test-")
+        assert cfg.run_name.startswith("demo-toy_test-")
     finally:
-        unregister_detector("toy-test")
-    assert "toy-test" not in list_detectors()
+        unregister_detector("toy_test")
+    assert "toy_test" not in list_detectors()
 
 
 def test_a_name_cannot_be_taken_twice() -> None:

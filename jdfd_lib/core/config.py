@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -31,6 +32,10 @@ OPTIMIZERS = ("sgd", "adam")
 # (the CPU thread count, compiled kernels and the memory layout change float rounding only);
 # they are ignored when a saved run's config is compared with a requested one, so a grid run
 # with other parallelism reuses it, and a run may be resumed compiled or in another layout.
+# Dataset and detector keys name files (run names, result files): letters, digits and
+# underscores only, so that a value read from a checkpoint or config.json never names a path
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
+NAME_RULE = "letters, digits and _"
 RUNTIME_FIELDS = ("faces_root", "runs_dir", "num_workers", "device", "num_threads",
                   "compile_mode", "channels_last")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")  # torch.compile's
@@ -130,13 +135,18 @@ class TrainConfig:
         """
         checks = [
             (self.profile in PROFILES, f"profile must be one of {PROFILES}"),
-            (bool(self.train_dataset), "train_dataset must name a dataset"),
+            (bool(NAME_PATTERN.fullmatch(str(self.train_dataset))),
+             f"train_dataset must be a dataset key ({NAME_RULE}), got {self.train_dataset!r}"),
+            (all(NAME_PATTERN.fullmatch(str(d)) for d in self.unlabeled_datasets),
+             f"unlabeled_datasets must be dataset keys ({NAME_RULE})"),
             (len(set(self.unlabeled_datasets)) == len(self.unlabeled_datasets),
              "unlabeled_datasets must not repeat a dataset"),
             (0.0 <= self.unlabeled_ratio <= 1.0, "unlabeled_ratio must be in [0, 1]"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
             (self.compile_mode in COMPILE_MODES, f"compile_mode must be one of {COMPILE_MODES}"),
-            (bool(self.detector), "detector must name a registered detector"),
+            (bool(NAME_PATTERN.fullmatch(str(self.detector))),
+             f"detector must be a registered detector's name ({NAME_RULE}), got "
+             f"{self.detector!r}"),
             (len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
              "adam_betas must be two numbers in [0, 1)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),

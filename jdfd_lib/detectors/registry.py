@@ -20,6 +20,8 @@ from typing import Any
 
 from jdfd_lib.core.config import (
     FIELDS,
+    NAME_PATTERN,
+    NAME_RULE,
     TrainConfig,
     config_from_overrides,
     parse_assignment,
@@ -42,6 +44,9 @@ def register_detector(name: str) -> Callable[[type[Detector]], type[Detector]]:
         ValueError: the name is taken by another class, or the class is not a Detector.
     """
     def register(cls: type[Detector]) -> type[Detector]:
+        if not NAME_PATTERN.fullmatch(name):  # the name is part of run and file names
+            raise ValueError(f"@register_detector({name!r}): a detector's name is made of "
+                             f"{NAME_RULE}")
         if not (isinstance(cls, type) and issubclass(cls, Detector)):
             raise ValueError(f"@register_detector({name!r}): {cls!r} is not a Detector subclass")
         other = _DETECTORS.get(name)

@@ -40,9 +40,17 @@ OLD_NAMES = {"detector": "variant"}  # a field's name in result files written be
 
 def result_paths(out_dir: str | os.PathLike, run_name: str, test_dataset: str,
                  split: str = "test") -> dict[str, Path]:
-    """The ``json``, ``scores`` and ``roc`` files of one (run, test set, split)."""
+    """The ``json``, ``scores`` and ``roc`` files of one (run, test set, split).
+
+    Raises:
+        ValueError: the names would make a path leading out of ``out_dir`` (a crafted
+            checkpoint's config, say).
+    """
     stem = f"{run_name}__{test_dataset}" + ("" if split == "test" else f"__{split}")
     out = Path(out_dir)
+    if Path(stem).name != stem or ".." in stem or not stem.strip("."):
+        raise ValueError(f"{out}: refusing to write result files named {stem!r}: a run name "
+                         f"and a test set name a file inside the folder, not a path")
     return {"json": out / f"{stem}.json", "scores": out / f"{stem}_scores.csv",
             "roc": out / f"{stem}_roc.csv"}
 

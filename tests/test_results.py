@@ -4,6 +4,7 @@ without torch."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,30 @@ def test_a_folder_that_is_not_a_metrics_folder_is_refused(tmp_path: Path) -> Non
     (tmp_path / "notes.json").write_text('{"run_name": "r"}')
     with pytest.raises(ValueError, match="notes.json: not a result file"):
         res.load_results(tmp_path)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("", r"not JSON \(Expecting value"), ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+    ("[1]", "not a result file"), (b"\xff\xfe\x00", "not text"),
+])
+def test_a_broken_result_file_is_named_in_one_line(tmp_path: Path, capsys, content,
+                                                   says: str) -> None:
+    from jdfd_lib import cli
+
+    (tmp_path / "m").mkdir()
+    bad = tmp_path / "m" / "bad.json"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert cli.main(["report", "--metrics", str(tmp_path / "m"), "--out",
+                     str(tmp_path / "r"), "--profile", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(rf"^jdfd report: error: {re.escape(str(bad))}: {says}", err), err
+    assert err.count("\n") == 1
+
+
+def test_a_missing_metrics_file_is_named(tmp_path: Path, capsys) -> None:
+    from jdfd_lib import cli
+
+    assert cli.main(["check-results", "--expected", str(tmp_path / "missing.json"),
+                     "--actual", str(tmp_path / "missing.json")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'missing.json'}: file not found; expected a JSON list" in err

@@ -8,6 +8,7 @@ working directory, and never absolute.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -59,3 +60,27 @@ def portable(path: str | os.PathLike) -> str:
         except ValueError:
             continue
     return str(path)
+
+
+def read_json(path: str | os.PathLike, expected: str) -> object:
+    """The JSON value in ``path``, or one line naming the file and what was expected.
+
+    Args:
+        path: the file.
+        expected: what it should hold, for the message (e.g. "a metrics.json of report").
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unreadable, not JSON, or nested too deeply to read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found; expected {expected}")
+    try:
+        return json.loads(path.read_bytes())
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not text (binary?); expected {expected}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to read; expected {expected}") from None
+    except ValueError as err:
+        raise ValueError(f"{path}: not JSON ({err}); expected {expected}") from None

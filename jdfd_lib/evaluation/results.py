@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json
+from jdfd_lib.core.paths import read_json
 
 RESULT_COLUMNS = [
     "run_name", "profile", "detector", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
@@ -87,7 +88,10 @@ def stored_result(paths: dict[str, Path]) -> dict | None:
 
 def _row(path: Path) -> dict:
     """One row of :func:`load_results` from a result JSON."""
-    rec = current_names(json.loads(path.read_text()))
+    rec = read_json(path, "a result file of jdfd_lib.evaluation.evaluate")
+    if not isinstance(rec, dict):
+        raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
+    rec = current_names(rec)
     if "metrics" not in rec or "run_name" not in rec:
         raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
     m, ci = rec["metrics"], rec.get("intervals", {})

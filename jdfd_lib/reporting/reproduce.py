@@ -41,16 +41,15 @@ Run it as ``python -m jdfd_lib check-results --expected A/metrics.json --actual 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from jdfd_lib.core.paths import read_json
 from jdfd_lib.evaluation.results import current_names
 
 Z = 4.0  # deviations of the difference of two n-seed means (see the module docstring)
@@ -127,7 +126,7 @@ def load_records(source: str | os.PathLike | Records) -> list[dict[str, Any]]:
         ValueError: the file holds no list of records.
     """
     if isinstance(source, (str, os.PathLike)):
-        data = json.loads(Path(source).read_text())
+        data = read_json(source, "a JSON list of metric records (results/<profile>/metrics.json)")
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise ValueError(f"{source}: expected a JSON list of metric records")
         source = data

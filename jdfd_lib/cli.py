@@ -20,11 +20,15 @@ What a person sees when something goes wrong:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
+from collections.abc import Iterator
 
 from jdfd_lib.core.errors import UserError, cli_command
 
@@ -45,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PROG = "jdfd"
 DEBUG_ENV = "JDFD_DEBUG"
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130  # 130 = 128 + SIGINT, as shells report
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 INTERRUPTED = "interrupted; run the same command again to resume"
 # errors whose message is written for the user; anything else is a bug in jdfd_lib
 _USER_FACING = (UserError, OSError, ValueError, RuntimeError)
@@ -95,11 +100,35 @@ def _debug_requested(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's or ``kill``'s stop), handled as Ctrl-C: finished work is kept."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Within this block (in the main thread), SIGTERM raises :class:`Terminated` where Ctrl-C
+    would raise KeyboardInterrupt, so every command's interrupt path (flush what is finished,
+    never count half-written output as done) also runs on a scheduler's stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the chosen command and return its exit status.
 
     Returns:
-        The command's status (0 on success); 1 for an error, 130 after Ctrl-C. Usage
+        The command's status (0 on success); 1 for an error, 130 after Ctrl-C, 143 after
+        SIGTERM (handled as Ctrl-C: finished work kept). Usage
         errors leave through argparse's ``SystemExit(2)``.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -107,15 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(command).parse_args(argv)
     debug = _debug_requested(args)
     try:
-        with cli_command(args.command), warnings.catch_warnings():
+        with cli_command(args.command), warnings.catch_warnings(), _sigterm_interrupts():
             if not debug:
                 warnings.showwarning = _one_line_warnings(args.command)
             return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             traceback.print_exc()
         print(f"{PROG} {args.command}: {INTERRUPTED}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
     except Exception as err:  # every failure of a command ends here, as one line
         if debug:
             traceback.print_exc()

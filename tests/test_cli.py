@@ -163,8 +163,10 @@ def test_a_real_command_error_is_one_line(tmp_path) -> None:
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
-def test_sigint_during_a_long_command_exits_130(tmp_path) -> None:
-    """A real Ctrl-C (SIGINT) while demo-data renders: one line, status 130, no traceback."""
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_during_a_long_command_is_one_line(tmp_path, sig, status: int) -> None:
+    """A real Ctrl-C (SIGINT) or a scheduler's stop (SIGTERM, handled alike) while demo-data
+    renders: one line, status 130 or 143, no traceback."""
     proc = subprocess.Popen([sys.executable, "-m", "jdfd_lib", "demo-data", "--out",
                              str(tmp_path / "demo"), "--size", "small"],
                             cwd=paths.project_root(), stdout=subprocess.PIPE,
@@ -177,8 +179,8 @@ def test_sigint_during_a_long_command_exits_130(tmp_path) -> None:
     while not (tmp_path / "demo").exists() and time.monotonic() < deadline:
         time.sleep(0.2)  # the command has started writing: it is inside run()
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert err.strip().splitlines()[-1] == f"jdfd demo-data: {cli.INTERRUPTED}"
     assert "Traceback" not in err

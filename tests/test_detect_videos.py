@@ -276,3 +276,37 @@ def test_cli_two_workers_match_one_and_unreadable_files_exit_1(first: dict, fold
     assert "5 videos: " in proc.stdout and "2 unreadable" in proc.stdout
     for name in ("detections.csv", "frames.csv"):
         assert (out / name).read_text() == (first["detections"].parent / name).read_text()
+
+
+@pytest.mark.slow  # a Python that imports torch
+def test_sigterm_keeps_the_videos_finished_before_it(ckpt: Path, clip_dataset,
+                                                     face_clips: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """A scheduler's stop (SIGTERM) is handled as Ctrl-C: what is finished is written, and
+    the same command resumes after it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    videos = clip_dataset(tmp_path / "videos", face_clips, 40)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "jdfd_lib", "detect", str(videos), "--checkpoint", str(ckpt),
+            "--out", str(out), "--frames", str(FRAMES), "--workers", "1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the model is loaded and the job has begun
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1].endswith("interrupted; run the same command again "
+                                                 "to resume")
+    kept = pd.read_csv(out / "detections.csv")
+    assert 0 < len(kept) < 80 and kept["video"].map(os.path.isfile).all()
+    resumed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(pd.read_csv(out / "detections.csv")) == 80
+    assert f"{80 - len(kept)} videos processed now, {len(kept)} done before" in resumed.stdout

@@ -96,5 +96,7 @@ non_negative_int = _int_type(0, "an integer >= 0")
 
 def ignore_sigint() -> None:
     """Initializer of worker processes: Ctrl-C reaches the whole process group, and only the
-    main process should answer it (cancel queued work, print one line, exit 130)."""
+    main process should answer it (cancel queued work, print one line, exit 130); SIGTERM
+    ends a worker at once (the main process's handler, inherited by a fork, is not theirs)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -276,3 +277,17 @@ def test_a_legacy_checkpoint_is_scored_only_with_allow_pickle(tmp_path: Path,
     assert not (tmp_path / "m").exists()
     res = ev.evaluate(legacy, tmp_path, ["ffpp"], tmp_path / "m", allow_pickle=True)
     assert res["ffpp"]["metrics"]["n_frames"] == 12
+
+
+def test_crops_smaller_than_the_input_are_named_and_their_size_recorded(
+        tmp_path: Path, tiny_ckpt: Path) -> None:
+    _tiny_index(tmp_path / "small" / "ffpp", size=16)
+    with pytest.warns(UserWarning, match=r"index.csv: its crops are 16 px and the model reads "
+                                         r"32 px: they are upscaled 2.0x.*--size 32"):
+        res = ev.evaluate(tiny_ckpt, tmp_path / "small", ["ffpp"], tmp_path / "m1")
+    assert res["ffpp"]["index"]["crop_size"] == 16
+    _tiny_index(tmp_path / "fit" / "ffpp", size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # crops at the input size: nothing to say
+        res = ev.evaluate(tiny_ckpt, tmp_path / "fit", ["ffpp"], tmp_path / "m2")
+    assert res["ffpp"]["index"]["crop_size"] == 32

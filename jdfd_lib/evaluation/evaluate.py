@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from pathlib import Path
 
+import cv2
 import pandas as pd
 
 from jdfd_lib.core.errors import non_negative_int, positive_int, require_positive
@@ -126,16 +128,35 @@ def evaluate(checkpoint: str | os.PathLike,
         if why != "no result yet":  # say why a result on disk is computed again
             print(f"{paths['json'].name}: stale ({why}); scoring again")
         settings = ScoreSettings.from_config(cfg, batch_size, num_workers)
+        crop = crop_size(frames["abs_path"].iloc[0])
+        if crop < cfg.image_size:
+            warnings.warn(f"{index_path(roots[test])}: its crops are {crop} px and the model "
+                          f"reads {cfg.image_size} px: they are upscaled "
+                          f"{cfg.image_size / crop:.1f}x, which blurs the traces detectors "
+                          f"learn (prepare them at --size {cfg.image_size})", stacklevel=2)
         start = time.perf_counter()
         scored = score_paths(model, frames["abs_path"].tolist(), settings)
         table = pd.concat([frames[list(metrics.SCORE_COLUMNS[:-1])], scored], axis=1)
         results[test] = _write_results(table, paths, cfg, test, finger, checkpoint, info,
-                                       index_path(roots[test]), time.perf_counter() - start)
+                                       {"path": portable(index_path(roots[test])),
+                                        "crop_size": crop}, time.perf_counter() - start)
     return results
 
 
+def crop_size(path: str | os.PathLike) -> int:
+    """The side of a prepared crop in pixels (its image header; crops are square).
+
+    Raises:
+        ValueError: the file does not decode as an image.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"{path}: crop does not decode as an image")
+    return int(image.shape[0])
+
+
 def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, finger: dict,
-                   checkpoint: Path, info: dict, index_file: Path, seconds: float) -> dict:
+                   checkpoint: Path, info: dict, index: dict, seconds: float) -> dict:
     """Compute the metrics of a scored table and write the result set
     (:func:`jdfd_lib.evaluation.results.write_results`: scores, ROC, then the JSON).
 
@@ -154,7 +175,7 @@ def _write_results(table: pd.DataFrame, paths: dict[str, Path], cfg, test: str, 
         "checkpoint": {**{k: v for k, v in info.items()
                           if isinstance(v, int | float | str | bool)},
                        "path": portable(checkpoint), "size": checkpoint.stat().st_size},
-        "index": {"path": portable(index_file)},
+        "index": index,  # its path and the crops' size (px) the model was given
         "files": {k: p.name for k, p in paths.items() if k != "json"},
         "versions": library_versions(), "seconds": round(seconds, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

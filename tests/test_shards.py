@@ -140,3 +140,20 @@ def test_the_command_line_runs_shards_then_merges(uadfv: Path, plain: Path, tmp_
     with pytest.raises(SystemExit):
         cli.main([*base, "--shard", "3/3"])
     assert "expected I/N with 0 <= I < N, got '3/3'" in capsys.readouterr().err
+
+
+def test_one_writer_or_shards_side_by_side(uadfv: Path, tmp_path: Path) -> None:
+    """A second plain run (or a merge) on a folder in use is refused in one line; shards of
+    one split run side by side, each shard once."""
+    out = tmp_path / "faces"
+    with shards.writer_lock(out, None):  # another plain run is writing
+        for kind in ({}, {"shard": (0, 3)}, {"merge": True}):
+            with pytest.raises(UserError, match=rf"^{out}: another prepare is writing in it"):
+                prepare("uadfv", uadfv, out, CFG, **kind)
+    with shards.writer_lock(out, (1, 3)):  # shard 1 is running elsewhere
+        prepare("uadfv", uadfv, out, CFG, shard=(0, 3))  # another shard: fine
+        with pytest.raises(UserError, match=r"shard 1/3 is being prepared already"):
+            prepare("uadfv", uadfv, out, CFG, shard=(1, 3))
+        with pytest.raises(UserError, match="another prepare is writing in it"):
+            prepare("uadfv", uadfv, out, CFG)  # a plain run would clean shard 1's temporaries
+    prepare("uadfv", uadfv, out, CFG)  # the folder is free again

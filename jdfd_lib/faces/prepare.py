@@ -289,8 +289,18 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike,
         raise UserError("--shard and --merge exclude each other: run the shards, then merge")
     cfg = cfg or EXTRACT_PROFILES["paper"]
     root, out, start = Path(root), Path(out), time.perf_counter()
-    record = call_record(dataset, root, cfg, adapter_options)
+    # first the listing: a bad split file is refused before anything is written
     records = list_videos(dataset, root, **_adapter_options(dataset, root, out, adapter_options))
+    with shards.writer_lock(out, shard):  # one writer, or shards side by side
+        return _prepare(dataset, root, out, cfg, verify, shard, merge, adapter_options,
+                        records, start)
+
+
+def _prepare(dataset: str, root: Path, out: Path, cfg: ExtractConfig, verify: bool,
+             shard: tuple[int, int] | None, merge: bool, adapter_options: dict,
+             records: list[VideoRecord], start: float) -> dict:
+    """:func:`prepare` once it holds the output folder."""
+    record = call_record(dataset, root, cfg, adapter_options)
     mine = shards.select(records, shard)
     if not merge:  # another shard's temporary folders are its own business
         _remove_stale_temporaries(out, mine)

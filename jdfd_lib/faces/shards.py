@@ -17,10 +17,12 @@ the merge reads to list the failed videos as a single run would.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from jdfd_lib.core.atomic import write_text
@@ -101,3 +103,42 @@ def unfinished_error(out: Path, missing: list[VideoRecord], summaries: list[dict
     return UserError(f"{out}: {len(missing)} videos are not prepared yet{where}, e.g. "
                      f"{example}; run those shards (the same command with --shard I/N) and "
                      f"merge again: {command}")
+
+
+LOCKS_DIR = ".locks"  # the lock files of prepare runs in an output folder
+
+
+@contextlib.contextmanager
+def writer_lock(out: Path, shard: tuple[int, int] | None) -> Iterator[None]:
+    """Hold ``out`` for one ``prepare`` while it writes there (advisory ``flock`` locks, which
+    Linux also takes on NFS): a plain run or a merge alone; shards of one split side by side,
+    each shard once.
+
+    Raises:
+        UserError: another prepare holds what this one needs (one line naming the folder).
+    """
+    locks = out / LOCKS_DIR
+    locks.mkdir(parents=True, exist_ok=True)
+    held = []
+    try:
+        mode = fcntl.LOCK_SH if shard is not None else fcntl.LOCK_EX
+        held.append(_lock(locks / "prepare", mode, out, "another prepare is writing in it"))
+        if shard is not None:
+            held.append(_lock(locks / f"shard-{shard[0]}-of-{shard[1]}", fcntl.LOCK_EX, out,
+                              f"shard {shard[0]}/{shard[1]} is being prepared already"))
+        yield
+    finally:
+        for handle in reversed(held):
+            handle.close()  # closing the file releases its lock
+
+
+def _lock(path: Path, mode: int, out: Path, why: str):
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UserError(f"{out}: {why} (a plain run or a merge needs the folder alone; "
+                        f"shards may run side by side); wait for it to finish, or use "
+                        f"another --out") from None
+    return handle

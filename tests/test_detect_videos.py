@@ -310,3 +310,26 @@ def test_sigterm_keeps_the_videos_finished_before_it(ckpt: Path, clip_dataset,
     assert resumed.returncode == 0, resumed.stderr
     assert len(pd.read_csv(out / "detections.csv")) == 80
     assert f"{80 - len(kept)} videos processed now, {len(kept)} done before" in resumed.stdout
+
+
+def test_a_replaced_video_is_scored_again(folder: Path, ckpt: Path, tmp_path: Path,
+                                          capsys) -> None:
+    """Resuming keys a finished video on its file (size, modification time), not its path:
+    new content under an old name gets a new verdict, and the run says so."""
+    videos = Path(shutil.copytree(folder / "clips", tmp_path / "clips"))
+    out = tmp_path / "out"
+    dv.detect_videos([videos], ckpt, out, frames=FRAMES)
+    before = _tables(out)[0].set_index("video")
+    target = videos / "wall.mp4"  # faceless: no score; becomes the face clip
+    shutil.copy(videos / "real.mp4", target)
+    capsys.readouterr()
+    res = dv.detect_videos([videos], ckpt, out, frames=FRAMES)
+    assert (res["done"], res["skipped"]) == (1, 2)
+    assert f"1 videos changed since they were scored (size or modification time, or not " \
+           f"recorded), e.g. {target}: scoring them again" in capsys.readouterr().out
+    after = _tables(out)[0].set_index("video")
+    assert before.loc[str(target), "verdict"] == "no face"
+    assert after.loc[str(target), "verdict"] in ("fake", "real")
+    assert after.loc[str(target), "frames_scored"] == FRAMES
+    again = dv.detect_videos([videos], ckpt, out, frames=FRAMES)
+    assert (again["done"], again["skipped"]) == (0, 3)  # nothing changed: nothing redone

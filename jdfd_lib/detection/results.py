@@ -6,12 +6,15 @@ frame scores, gathered per video).
 ``detections.json`` (provenance, counts, unreadable files). Every file is replaced atomically
 (:mod:`jdfd_lib.core.atomic`); the CSVs at most every :data:`FLUSH_SECONDS` and when the job
 ends or is interrupted, so a half-written row never counts as done. Opening a folder keeps the
-videos finished with the same :data:`RESUME_KEYS` and refuses other settings unless ``force``.
+videos finished with the same :data:`RESUME_KEYS` whose files are as they were read (size and
+modification time, kept in the JSON's ``files``; a changed file is scored again) and refuses
+other settings unless ``force``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -31,6 +34,15 @@ NO_FACE = "no face"
 # exact float parsing, so that resumed results equal uninterrupted ones (pandas 3 parses
 # exactly by default and deprecates the option)
 _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
+def file_identity(path: str) -> list[int] | None:
+    """``[size, mtime_ns]`` of a file (what a finished video is keyed on), None if absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def _fix() -> str:
@@ -69,6 +81,8 @@ class Results:
         """
         self.out, self.provenance = out, dict(provenance)
         self.rows: dict[str, dict] = {}  # video -> its detections.csv row
+        self.files: dict[str, list[int]] = {}  # video -> [size, mtime_ns] when it was read
+        self.changed: list[str] = []  # finished before, but the file changed since: redone
         self.frames: dict[str, pd.DataFrame] = {}  # video -> its frames.csv rows
         self.order = {v: i for i, v in enumerate(videos)}  # rows follow the inputs
         self.last_flush = time.monotonic()
@@ -79,7 +93,7 @@ class Results:
                 (out / name).unlink(missing_ok=True)
         else:
             self.provenance["created"] = previous.get("created", self.provenance["created"])
-            self._load()
+            self._load(previous.get("files", {}))
         self._write_json()
 
     def _previous_provenance(self, force: bool) -> dict | None:
@@ -98,11 +112,16 @@ class Results:
                             f"({'; '.join(diff)}); {_fix()}")
         return previous
 
-    def _load(self) -> None:
-        """Keep the rows of read videos (unreadable ones are tried again) and their frames."""
+    def _load(self, files: dict) -> None:
+        """Keep the rows of read videos whose file is as it was read (size and modification
+        time; unreadable videos are tried again, changed ones scored again) and their frames."""
         table = _read_csv(self.out / DETECTIONS_CSV, DETECTION_COLUMNS, na_values={
             "video_score": [""]}, dtype={"video": str, "verdict": str, "error": str})
-        self.rows = {r["video"]: r for r in table.to_dict("records") if not r["error"]}
+        read = [r for r in table.to_dict("records") if not r["error"]]
+        self.changed = [r["video"] for r in read
+                        if file_identity(r["video"]) != files.get(r["video"])]
+        self.rows = {r["video"]: r for r in read if r["video"] not in self.changed}
+        self.files = {v: files[v] for v in self.rows}
         if (self.out / FRAMES_CSV).exists():
             frames = _read_csv(self.out / FRAMES_CSV, ["video", "frame", "score"], dtype={
                 "video": str, "score": np.float32, "recon_error": np.float32})
@@ -115,6 +134,7 @@ class Results:
         """Record one finished video; the files follow at the next :meth:`flush`."""
         self.rows[row["video"]] = row
         self.frames[row["video"]] = frames
+        self.files[row["video"]] = file_identity(row["video"])
 
     def flush(self, force: bool = True) -> None:
         """Rewrite frames.csv, then detections.csv (its rows mark videos done), then the JSON;
@@ -149,5 +169,6 @@ class Results:
 
     def _write_json(self) -> None:
         write_json({**self.provenance, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "counts": self.counts(), "unreadable": self.unreadable()},
+                    "counts": self.counts(), "unreadable": self.unreadable(),
+                    "files": {v: self.files.get(v) for v in self._ordered()}},
                    self.out / DETECTIONS_JSON)

@@ -184,6 +184,10 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     results = Results(out, _provenance(checkpoint, cfg, ecfg, aggregate, threshold), videos,
                       force)
     todo = [v for v in videos if v not in results.rows]
+    if results.changed:  # the same path, other content: the old verdict no longer holds
+        print(f"{len(results.changed)} videos changed since they were scored (size or "
+              f"modification time, or not recorded), e.g. {results.changed[0]}: scoring "
+              f"them again")
     settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
     model = prepare_model(model, settings)
     try:

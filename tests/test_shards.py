@@ -157,3 +157,22 @@ def test_one_writer_or_shards_side_by_side(uadfv: Path, tmp_path: Path) -> None:
         with pytest.raises(UserError, match="another prepare is writing in it"):
             prepare("uadfv", uadfv, out, CFG)  # a plain run would clean shard 1's temporaries
     prepare("uadfv", uadfv, out, CFG)  # the folder is free again
+
+
+def test_a_replaced_video_is_extracted_again(uadfv: Path, tmp_path: Path,
+                                             face_clips: dict[str, Path]) -> None:
+    """A finished video is keyed on its file (size, modification time): new content under
+    the same name is extracted again, and the run names it."""
+    data = Path(shutil.copytree(uadfv, tmp_path / "UADFV"))
+    out = tmp_path / "faces"
+    prepare("uadfv", data, out, CFG)
+    target = data / "real" / "0001.mp4"
+    old = sorted((out / "crops" / "real" / "0001").iterdir())[0].read_bytes()
+    shutil.copy(face_clips["mirrored"], target)  # other pixels, same name
+    summary = prepare("uadfv", data, out, CFG)
+    assert (summary["done"], summary["repaired"]) == (1, 1)
+    assert summary["repaired_videos"] == [{"path": str(target), "reason": "the video file "
+                                           "changed since it was extracted (size or "
+                                           "modification time)"}]
+    assert sorted((out / "crops" / "real" / "0001").iterdir())[0].read_bytes() != old
+    assert prepare("uadfv", data, out, CFG)["done"] == 0  # unchanged since: kept

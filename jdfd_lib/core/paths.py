@@ -84,3 +84,13 @@ def read_json(path: str | os.PathLike, expected: str) -> object:
         raise ValueError(f"{path}: JSON nested too deeply to read; expected {expected}") from None
     except ValueError as err:
         raise ValueError(f"{path}: not JSON ({err}); expected {expected}") from None
+
+
+def file_identity(path: str | os.PathLike) -> list[int] | None:
+    """``[size, mtime_ns]`` of a file, what finished work on it is keyed on (a file replaced
+    under the same name differs), or None if it is absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]

@@ -14,7 +14,6 @@ other settings unless ``force``.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json
 from jdfd_lib.core.errors import UserError, option
+from jdfd_lib.core.paths import file_identity
 
 DETECTION_COLUMNS = ["video", "frames_sampled", "frames_scored", "frames_no_face",
                      "frames_unreadable", "video_score", "verdict", "error"]
@@ -34,15 +34,6 @@ NO_FACE = "no face"
 # exact float parsing, so that resumed results equal uninterrupted ones (pandas 3 parses
 # exactly by default and deprecates the option)
 _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-
-
-def file_identity(path: str) -> list[int] | None:
-    """``[size, mtime_ns]`` of a file (what a finished video is keyed on), None if absent."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _fix() -> str:

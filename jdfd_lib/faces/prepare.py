@@ -51,6 +51,7 @@ import pandas as pd
 
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, ignore_sigint
+from jdfd_lib.core.paths import file_identity
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.datasets.records import VideoRecord
 from jdfd_lib.datasets.registry import get_dataset, list_videos
@@ -136,6 +137,8 @@ def _done_state(rec: VideoRecord, out: Path, cfg: ExtractConfig, fingerprint: di
             or meta.get("aligned", False) != rec.aligned
             or meta.get("mask_providers", []) != M.mask_providers(rec, fingerprint["masks"])):
         return None, None
+    if "source_file" in meta and meta["source_file"] != file_identity(rec.path):  # older: none
+        return None, "the video file changed since it was extracted (size or modification time)"
     damage = _crop_damage(meta, out / "crops" / rec.method / rec.video, verify, cfg.image_size)
     return (None, damage) if damage else (meta, None)
 
@@ -158,10 +161,10 @@ def _finished_videos(records: list[VideoRecord], out: Path, cfg: ExtractConfig,
 
 
 def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
-                frames: list[dict], masks: M.MaskMaker | None) -> dict:
+                frames: list[dict], masks: M.MaskMaker | None, source: list[int] | None) -> dict:
     meta = {
         "dataset": rec.dataset, "method": rec.method, "video": rec.video,
-        "source": str(rec.path), "label": rec.label, "split": rec.split,
+        "source": str(rec.path), "source_file": source, "label": rec.label, "split": rec.split,
         "identity": rec.identity, "config": cfg.fingerprint(), "n_frames": stats.n_frames,
         "frames_requested": stats.requested, "fallbacks": stats.fallbacks, "frames": frames,
         "dropped": sorted([{"frame": i, "reason": "no_face"} for i in stats.no_face]
@@ -186,6 +189,7 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     stats, frames = VideoStats(), []
+    source = file_identity(rec.path)  # before reading: a later change redoes the video
     masks = None if rec.aligned else M.mask_maker(rec, cfg.masks, cfg.mask_threshold)
     try:
         with masks or nullcontext():
@@ -203,7 +207,7 @@ def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
         return {"status": "failed", "path": str(rec.path), "reason": str(err)}
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    meta = _video_meta(rec, cfg, stats, frames, masks)
+    meta = _video_meta(rec, cfg, stats, frames, masks, source)
     write_text(_meta_path(out, rec.method, rec.video), json.dumps(meta))
     return {"status": "done", "meta": meta}
 

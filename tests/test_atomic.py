@@ -75,3 +75,18 @@ def test_files_get_the_usual_permissions_not_mkstemps_private_ones(tmp_path: Pat
     plain = tmp_path / "plain.bin"
     plain.write_bytes(b"")
     assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    target = tmp_path / "out" / "metrics.json"
+    with pytest.raises(OSError) as err:
+        atomic.write_json({"a": 1}, target)
+    assert str(err.value) == (f"{target}: cannot be written: no space left on its device (or "
+                              f"quota exceeded); free some and run the same command again")
+    assert not list(target.parent.iterdir())  # no temporary file left behind

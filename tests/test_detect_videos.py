@@ -333,3 +333,12 @@ def test_a_replaced_video_is_scored_again(folder: Path, ckpt: Path, tmp_path: Pa
     assert after.loc[str(target), "frames_scored"] == FRAMES
     again = dv.detect_videos([videos], ckpt, out, frames=FRAMES)
     assert (again["done"], again["skipped"]) == (0, 3)  # nothing changed: nothing redone
+
+
+@pytest.mark.parametrize("size", ["100000", "4"])
+def test_a_crop_size_no_face_fits_is_refused(size: str, tmp_path: Path, capsys) -> None:
+    from jdfd_lib import cli
+
+    assert cli.main(["detect", str(tmp_path), "--checkpoint", str(tmp_path / "x.pt"),
+                     "--out", str(tmp_path / "o"), "--crop-size", size]) == 1
+    assert f"--crop-size must be from 8 to 2048 pixels, got {size}" in capsys.readouterr().err

@@ -15,6 +15,7 @@ itself, so their bytes are those of ``DataFrame.to_csv(path)``.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -72,7 +73,11 @@ def atomic_path(path: str | os.PathLike, fsync: bool = False, suffix: str = ""
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=suffix)
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name),
+                                    suffix=suffix)
+    except OSError as err:
+        raise _named(err, path) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -83,8 +88,19 @@ def atomic_path(path: str | os.PathLike, fsync: bool = False, suffix: str = ""
         os.replace(tmp, path)
         if fsync:
             _fsync(path.parent, directory=True)
+    except OSError as err:
+        raise _named(err, path) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _named(err: OSError, path: Path) -> OSError:
+    """``err``, or for a full disk one that names the file being written (not the
+    temporary file, nor "[Errno 28]")."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OSError(f"{path}: cannot be written: no space left on its device (or quota "
+                       f"exceeded); free some and run the same command again")
+    return err
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = False) -> Path:

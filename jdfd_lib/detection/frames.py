@@ -31,7 +31,7 @@ from jdfd_lib.evaluation.scoring import (
     score_batches,
     to_tensor,
 )
-from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig, FaceCrop
+from jdfd_lib.faces.crops import EXTRACT_PROFILES, MAX_CROP, ExtractConfig, FaceCrop
 
 
 class Aggregation(NamedTuple):
@@ -54,10 +54,15 @@ AGGREGATIONS: dict[str, Aggregation] = {
 
 def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
                    **counts: int | None) -> None:
-    """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), or a
-    count (``frames=...``) that is neither None nor positive. Cheap: call it first."""
+    """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), a
+    count (``frames=...``) that is neither None nor positive, or a ``crop_size`` outside 8 to
+    :data:`~jdfd_lib.faces.crops.MAX_CROP`. Cheap: call it first."""
     for name, value in counts.items():
         require_positive(value, name, "--" + name.replace("_", "-"))
+    crop = counts.get("crop_size")
+    if crop is not None and not 8 <= crop <= MAX_CROP:  # else every video fails to align
+        raise UserError(f"{option('crop_size', '--crop-size')} must be from 8 to {MAX_CROP} "
+                        f"pixels, got {crop}")
     if aggregate not in AGGREGATIONS:
         raise UserError(f"{option('aggregate', '--aggregate')} must be one of "
                         f"{', '.join(AGGREGATIONS)}, got {aggregate!r}")

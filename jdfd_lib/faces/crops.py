@@ -29,6 +29,7 @@ from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
 # Crop file formats (``ExtractConfig.image_format``): png and webp are lossless, jpg is lossy.
 CROP_FORMATS = ("png", "webp", "jpg")
+MAX_CROP = 2048  # crop side in pixels: far above any detector's input, still a face's size
 WEBP_METHOD = 0  # libwebp's effort for lossless crops: 0 (fastest) .. 6 (smallest files)
 
 
@@ -150,7 +151,8 @@ _COMMAND_FLAGS = {"detect": {"image_size": "--crop-size"}}
 # (field, prepare's flag or "" when it has none, what is expected, the test)
 _FIELD_CHECKS = [
     ("frames_per_video", "--frames", "a positive integer", lambda v: _is_int(v, 1)),
-    ("image_size", "--size", "an integer >= 8 (pixels)", lambda v: _is_int(v, 8)),
+    ("image_size", "--size", f"an integer from 8 to {MAX_CROP} (pixels)",
+     lambda v: _is_int(v, 8, MAX_CROP)),
     ("workers", "--workers", "a positive integer", lambda v: _is_int(v, 1)),
     ("image_format", "--image-format", f"one of {', '.join(map(repr, CROP_FORMATS))}",
      lambda v: v in CROP_FORMATS),

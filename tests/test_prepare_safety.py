@@ -347,8 +347,9 @@ def test_bad_settings_name_their_field_or_flag(tmp_path: Path, capsys) -> None:
     with pytest.raises(UserError, match=r"^invalid extraction settings: frames_per_video must be "
                                         r"a positive integer, got 0$"):
         ExtractConfig(frames_per_video=0)
-    with pytest.raises(UserError, match=r"image_size must be an integer >= 8 \(pixels\), got 4; "
-                                        r"jpeg_quality must be an integer from 0 to 100"):
+    with pytest.raises(UserError, match=r"image_size must be an integer from 8 to 2048 "
+                                        r"\(pixels\), got 4; jpeg_quality must be an integer "
+                                        r"from 0 to 100"):
         ExtractConfig(image_size=4, jpeg_quality=101)
     args = ["prepare", "--dataset", "uadfv", "--root", str(tmp_path), "--out", str(tmp_path / "o")]
     with pytest.raises(SystemExit) as exit_info:
@@ -357,5 +358,8 @@ def test_bad_settings_name_their_field_or_flag(tmp_path: Path, capsys) -> None:
     assert "argument --workers: expected a positive integer, got 0" in capsys.readouterr().err
     assert main([*args, "--size", "4"]) == 1
     assert capsys.readouterr().err.strip() == ("jdfd prepare: error: invalid extraction "
-                                               "settings: --size must be an integer >= 8 "
-                                               "(pixels), got 4")
+                                               "settings: --size must be an integer from 8 "
+                                               "to 2048 (pixels), got 4")
+    assert main([*args, "--size", "100000"]) == 1
+    assert "--size must be an integer from 8 to 2048 (pixels), got 100000" in \
+        capsys.readouterr().err

@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output root for the crops")
     parser.add_argument("--profile", default="paper", choices=list(EXTRACT_PROFILES))
     parser.add_argument("--frames", type=positive_int, help="frames per video (paper: 300)")
-    parser.add_argument("--size", type=positive_int, help="crop side in pixels, >= 8 "
+    parser.add_argument("--size", type=positive_int, help="crop side in pixels, 8-2048 "
                         "(paper: 299)")
     parser.add_argument("--workers", type=positive_int, help="parallel processes")
     parser.add_argument("--predictor", help="dlib 68-point shape predictor .dat file")

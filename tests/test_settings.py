@@ -92,3 +92,28 @@ def test_shell_lines_are_quoted(project: Path) -> None:
     s = S.resolve_settings("paper", data_root="/mnt/deep fakes")
     assert "DATA_ROOT='/mnt/deep fakes'" in s.shell().splitlines()
     assert s.shell().splitlines()[0] == "PROFILE=paper"
+
+
+def test_a_binary_settings_file_and_a_file_as_a_folder_are_named(project: Path,
+                                                                 monkeypatch) -> None:
+    (project / "jdfd.env").write_bytes(b"JDFD_PROFILE=demo\n\xff\xfe\x00binary")
+    with pytest.raises(UserError, match=r"jdfd.env: not a text settings file \(invalid start "
+                                        r"byte at byte \d+\); expected KEY=VALUE lines"):
+        S.resolve_settings()
+    (project / "jdfd.env").unlink()
+    (project / "datasets.tar").write_text("not a folder")
+    monkeypatch.setenv("JDFD_DATA_ROOT", str(project / "datasets.tar"))
+    with pytest.raises(UserError, match=r"datasets.tar \(data_root, from JDFD_DATA_ROOT\): a "
+                                        r"file; expected a folder"):
+        S.resolve_settings()
+
+
+def test_settings_says_who_reads_them(project: Path, capsys) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    S.add_arguments(parser)
+    assert S.run(parser.parse_args([])) == 0
+    out = capsys.readouterr().out
+    assert "read by ./run_all.sh and every notebook" in out
+    assert "take their folders from their own flags" in out

@@ -102,7 +102,12 @@ def read_settings_file(path: str | os.PathLike) -> dict[str, str]:
         return {}
     known = {v: k for k, v in KEYS.items()}
     out = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text_lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not a text settings file ({err.reason} at byte {err.start}); "
+                        f"expected KEY=VALUE lines") from None
+    for number, line in enumerate(text_lines, 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -165,6 +170,10 @@ def resolve_settings(profile: str | None = None, data_root: str | os.PathLike | 
                         f" in {file} or the environment (README: Settings), or pass "
                         f"{option('DATA_ROOT', '--data-root')}")
     settings = Settings(**values, sources=sources)
+    for name in ("data_root", "faces_root", "runs_dir", "results_dir"):
+        if resolve(values[name]).is_file():  # a folder is meant; a file would fail later
+            raise UserError(f"{values[name]} ({name}, from {sources[name]}): a file; expected "
+                            f"a folder")
     check_results_profile(settings)
     return settings
 
@@ -225,11 +234,19 @@ def add_arguments(parser) -> None:
                         help="print the notebooks the profile runs, one per line (run_all.sh)")
 
 
+# who reads these settings: the commands take folders from their own flags
+WHO_READS = ("read by ./run_all.sh and every notebook; the commands (prepare, train, evaluate, "
+             "detect, report) take their folders from their own flags (--root, --out, "
+             "--faces-root, --runs-dir, --metrics), not from these settings")
+
+
 def run(args) -> int:
-    """Print the settings in force and where each value comes from."""
+    """Print the settings in force, where each value comes from, and who reads them."""
     s = resolve_settings(**{name: getattr(args, name) for name in KEYS})
     if args.notebooks:
         print("\n".join(profile_notebooks(s.profile)))
+    elif args.shell:
+        print(s.shell())
     else:
-        print(s.shell() if args.shell else f"settings file: {settings_file()}\n{s}")
+        print(f"settings file: {settings_file()}\n{s}\n\n{WHO_READS}")
     return 0

@@ -29,7 +29,7 @@ def test_paper_profile_pins_every_value_the_paper_states() -> None:
 
 def test_paper_encoder_starts_from_imagenet_and_the_cpu_profiles_offline() -> None:
     """Not stated in the paper: ImageNet, as the FF++ Xception rows Table 2 copies and
-    DeepfakeBench (README, Assumptions); the CPU profiles run offline from random weights."""
+    DeepfakeBench (docs/assumptions.md); the CPU profiles run offline from random weights."""
     from jdfd_lib.detectors.registry import detector_config
 
     for name in ("paper", "faces_paper"):

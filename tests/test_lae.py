@@ -147,7 +147,7 @@ def test_demo_profile_is_the_detectors_own() -> None:
     cfg = detector_config("demo", detector="lae")
     assert LAE.options_of(cfg).perceptual_weight == 0.0  # offline: no VGG weights
     assert LAE.profiles["paper"]["optimizer"] == "adam"
-    demo = detector_config("demo", detector="lae")  # chosen on validation (README, Profiles)
+    demo = detector_config("demo", detector="lae")  # chosen on validation (docs: Profiles)
     assert (demo.optimizer, demo.lr_autoencoder, demo.lr_classifier) == ("adam", 1e-3, 1e-3)
     assert detector_config("paper", detector="lae").optimizer == "adam"
     assert detector_config("paper").optimizer == "sgd"  # JDFD keeps the paper's recipe

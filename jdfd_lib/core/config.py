@@ -8,7 +8,8 @@ paper states (Sec. 4.2: beta1 = 0.8, beta2 = 0.2, SGD with lr 0.005 for the auto
 size, decoder widths, ImageNet initialisation, ...) is a named field with a documented default.
 The ``demo`` profile keeps the paper's learning rates, betas and scheduler; it scales data,
 epochs and image size down, and replaces the encoder and batch size where measurements on a
-2-core CPU showed the paper's values cannot learn within the demo's budget (README, Profiles).
+2-core CPU showed the paper's values cannot learn within the demo's budget
+(docs/assumptions.md, Profiles).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class TrainConfig:
     encoder: str = "legacy_xception"  # timm name of the shared encoder (Sec. 4.2: Xception)
     pretrained: bool = True  # start from ImageNet weights (timm download, then cached). Not
     #   stated in the paper; FF++'s Xception, whose rows Table 2 copies, and DeepfakeBench's
-    #   start from ImageNet (README, assumptions). Offline: a one-line error, never random
+    #   start from ImageNet (docs/assumptions.md). Offline: a one-line error, never random
     pretrained_file: str | None = None  # local ImageNet weights file for the encoder (offline)
     latent_dim: int | None = None  # z of Eq. (1); None = encoder width (2048 for Xception)
     # decoder transposed-conv widths: a 4x4 map from v, doubled per later layer, then a last
@@ -221,7 +222,7 @@ _PROFILES: dict[str, dict[str, Any]] = {
         amp=False,
         channels_last=False,
     ),
-    # Real faces (DFDC face crops, one per video; README, "On real faces"): the study of
+    # Real faces (DFDC face crops, one per video; docs/results.md, "On real faces"): the study of
     # issue 17, 4 detectors x 3 seeds within 90 minutes on 2 CPU cores. Chosen on the DFDC
     # faces' validation split only (JDFD seed 0; BENCHMARKS.md, "Real faces: the recipe"):
     "faces": dict(
@@ -244,7 +245,7 @@ _PROFILES: dict[str, dict[str, Any]] = {
     ),
     # The same study with the paper's recipe (Sec. 4.2: Xception at 299 px, batch 4, SGD
     # 0.005 / 0.0004, StepLR(5, 0.8)), for a GPU: benchmarks/faces_gpu.py runs JDFD and its
-    # baseline within 8 minutes of device time (README, "On real faces").
+    # baseline within 8 minutes of device time (docs/results.md, "On real faces").
     "faces_paper": dict(train_dataset="dfdc_faces"),
 }
 

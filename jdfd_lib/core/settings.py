@@ -167,7 +167,7 @@ def resolve_settings(profile: str | None = None, data_root: str | os.PathLike | 
     if values["data_root"] is None:
         raise UserError(f"the {values['profile']} profile needs the datasets' folder: set "
                         f"{KEYS['data_root']}"
-                        f" in {file} or the environment (README: Settings), or pass "
+                        f" in {file} or the environment (docs/running.md: Settings), or pass "
                         f"{option('DATA_ROOT', '--data-root')}")
     settings = Settings(**values, sources=sources)
     for name in ("data_root", "faces_root", "runs_dir", "results_dir"):

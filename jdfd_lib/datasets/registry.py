@@ -58,7 +58,7 @@ class DatasetSpec:
         label: how tables and figures name it ("FF++").
         letter: its letter in Fig. 3's (train, test) legend ("F").
         reader: ``reader(root, *, allow_missing=False, **options) -> VideoList``.
-        layout: the expected layout in one line (CLI help, messages, README).
+        layout: the expected layout in one line (CLI help, messages, docs/datasets.md).
         identity_splits: the splits whose identity groups never overlap.
         options: the reader's keyword arguments that ``prepare`` exposes as flags.
         prepare_options: ``(root, out, options) -> options``: where the reader derives a

@@ -155,10 +155,10 @@ class ExposingTheDeception(Detector):
             lr_gamma=1.0,
         ),
         # a step of N blocks costs ~N times JDFD's: 2 blocks for 3 epochs take about JDFD's
-        # demo time and learn best in it on FF++ validation (README, Profiles)
+        # demo time and learn best in it on FF++ validation (docs/assumptions.md, Profiles)
         "demo": dict(
             exposing_backbone="resnet10t",  # JDFD's demo encoder, the one that learns the
-            #   demo task from random weights (README, Profiles)
+            #   demo task from random weights (docs/assumptions.md, Profiles)
             exposing_num_blocks=2,  # the fewest that keep leave-one-block-out heads: ~2x
             #   JDFD's cost per image instead of 4x
             epochs=3,  # half JDFD's 6 epochs: the same time at ~2x the cost per image

@@ -1,7 +1,7 @@
 """LAE, the locality-aware autoencoder (Du, Pentyala, Li, Hu, CIKM 2020), as a registered detector.
 
 Built from the paper's description (no public code exists); each choice it leaves open is an
-option of :class:`LAEOptions` (``--set lae_<option>=...``; README, Assumptions):
+option of :class:`LAEOptions` (``--set lae_<option>=...``; docs/assumptions.md):
 
 - **Autoencoder** (U-net like): ``depth`` stride-2 conv levels from ``base_channels``
   (doubling per level) to a bottleneck h of ``latent_channels`` channels; the decoder
@@ -123,14 +123,14 @@ class LAE(Detector):
         "paper": {"optimizer": "adam", "lr_autoencoder": 1e-4, "lr_classifier": 1e-4,
                   "lr_step_size": 5, "lr_gamma": 0.8},
         # Demo: Adam 1e-3 (both groups) on the JDFD demo's StepLR(2, 0.5), which learnt on
-        # FF++ validation where JDFD's SGD 0.01 did not (README, Profiles); no perceptual
-        # term offline (no VGG weights).
+        # FF++ validation where JDFD's SGD 0.01 did not (docs/assumptions.md, Profiles); no
+        # perceptual term offline (no VGG weights).
         "demo": {"lae_perceptual_weight": 0.0, "lae_base_channels": 16,
                  "lae_latent_channels": 64, "optimizer": "adam", "lr_autoencoder": 1e-3,
                  "lr_classifier": 1e-3},
         # Real faces (DFDC crops, one per video): no forgery masks exist (no pristine frame
         # to difference against), so the interpretation term and its mask budget are off;
-        # the rest as in the demo (README, "On real faces").
+        # the rest as in the demo (docs/results.md, "On real faces").
         "faces": {"lae_perceptual_weight": 0.0, "lae_base_channels": 16,
                   "lae_latent_channels": 64, "optimizer": "adam", "lr_autoencoder": 1e-3,
                   "lr_classifier": 1e-3, "lae_interpretation_weight": 0.0,

@@ -8,8 +8,7 @@ paper states (Sec. 4.2: beta1 = 0.8, beta2 = 0.2, SGD with lr 0.005 for the auto
 size, decoder widths, ImageNet initialisation, ...) is a named field with a documented default.
 The ``demo`` profile keeps the paper's learning rates, betas and scheduler; it scales data,
 epochs and image size down, and replaces the encoder and batch size where measurements on a
-2-core CPU showed the paper's values cannot learn within the demo's budget
-(docs/assumptions.md, Profiles).
+2-core CPU showed the paper's values cannot learn in the demo's budget (docs: Profiles).
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ OPTIMIZERS = ("sgd", "adam")
 # (the CPU thread count, compiled kernels and the memory layout change float rounding only);
 # they are ignored when a saved run's config is compared with a requested one, so a grid run
 # with other parallelism reuses it, and a run may be resumed compiled or in another layout.
-# Dataset and detector keys name files (run names, result files): letters, digits and
-# underscores only, so that a value read from a checkpoint or config.json never names a path
+# Dataset and detector keys are parts of run and result file names: whatever a checkpoint
+# or config.json says, never a path
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 NAME_RULE = "letters, digits and _"
 RUNTIME_FIELDS = ("faces_root", "runs_dir", "num_workers", "device", "num_threads",

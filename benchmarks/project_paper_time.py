@@ -30,6 +30,7 @@ LAE's and Exposing's are not measured: their rows are estimates). On the GPU mac
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -38,6 +39,7 @@ from jdfd_lib.core.config import get_profile
 from jdfd_lib.reporting.paper_reference import TABLE1
 
 
+@functools.cache  # executed once, however many tables are projected
 def _bench_prepare():
     """benchmarks/bench_prepare.py as a module: its datasets' assumptions and format keys."""
     spec = importlib.util.spec_from_file_location(

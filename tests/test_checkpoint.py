@@ -251,7 +251,11 @@ def test_a_save_killed_mid_write_leaves_a_temp_file_that_is_found(tmp_path) -> N
 
 @pytest.mark.parametrize("field, value", [("train_dataset", "../../../../tmp/escaped"),
                                           ("detector", "../x"), ("train_dataset", "a/b"),
-                                          ("unlabeled_datasets", ["ffpp", "../up"])])
+                                          ("unlabeled_datasets", ["ffpp", "../up"]),
+                                          # the other parts of the run name, by their type
+                                          ("seed", "0/../../../../tmp/escaped"),
+                                          ("train_images", "2/../../x"),
+                                          ("profile", "../demo")])
 def test_a_crafted_config_never_names_a_path(tmp_path: Path, monkeypatch, field: str,
                                               value) -> None:
     """A best.pt whose config makes the run name a path (``evaluate --out A/B/C/metrics``
@@ -271,7 +275,7 @@ def test_a_crafted_config_never_names_a_path(tmp_path: Path, monkeypatch, field:
                   if p.is_file()) == ["stranger/best.pt"]
     with pytest.raises(ValueError, match=rf"{ckpt}: the saved config is not a valid "
                                          r"TrainConfig .*must be (dataset keys|a dataset key|"
-                                         r"a registered detector's name)"):
+                                         r"a registered detector's name|int|one of)"):
         load_checkpoint(ckpt)
 
 

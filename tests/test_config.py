@@ -132,3 +132,24 @@ def test_command_line_assignments_are_typed() -> None:
         parse_assignment("nope=1")
     with pytest.raises(ValueError, match="boolean"):
         parse_assignment("amp=maybe")
+
+
+@pytest.mark.parametrize("field, value", [("seed", "1"), ("epochs", 2.5), ("epochs", True),
+                                          ("lr_classifier", "0.1"), ("hflip", "false"),
+                                          ("lr_autoencoder", float("nan")),
+                                          ("decoder_channels", "64"), ("latent_dim", [1]),
+                                          ("encoder", 3), ("pretrained_file", 1.0)])
+def test_a_config_file_value_of_another_type_is_refused(field: str, value) -> None:
+    """A config read from a file holds the file's data: a string seed would become part of a
+    run name, a float epoch count a loop bound; each is refused, naming the field."""
+    data = {**config_from_overrides("demo").to_dict(), field: value}
+    with pytest.raises(ValueError, match=rf"invalid TrainConfig: {field} must be "):
+        TrainConfig.from_dict(data)
+
+
+def test_numbers_as_json_spells_them_are_accepted() -> None:
+    """An integral float is a float (JSON writes 1e-3 and 0.0 alike); None where optional."""
+    data = {**config_from_overrides("demo").to_dict(), "lr_classifier": 1, "latent_dim": None,
+            "decoder_channels": [64, 32], "weight_decay": 0}
+    cfg = TrainConfig.from_dict(data)
+    assert cfg.lr_classifier == 1 and cfg.decoder_channels == (64, 32)

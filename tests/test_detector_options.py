@@ -269,3 +269,15 @@ def test_a_grid_of_no_named_detectors_trains_every_compared_one(monkeypatch, tmp
     paths = grid.Paths(faces=tmp_path, runs=tmp_path, results=tmp_path)
     grid.run_grid("demo", paths, ["ffpp"], ["ffpp"], detectors=None, jobs=1)
     assert [c.detector for c in trained] == told[0] == compared_detectors()
+
+
+@pytest.mark.parametrize("name, value", [("depth", "3"), ("depth", 2.0), ("mask_budget", "x"),
+                                         ("vgg_weights", 5)])
+def test_an_option_of_another_type_is_refused(name: str, value) -> None:
+    """A checkpoint's ``detector_options`` are the file's data: each is checked against the
+    option's declared type before the detector's own checks compare it."""
+    from jdfd_lib.detectors.base import build_options
+    from jdfd_lib.detectors.lae import LAEOptions
+
+    with pytest.raises(ValueError, match=rf"detector 'lae': lae_{name} must be "):
+        build_options(LAEOptions, {name: value}, "lae")

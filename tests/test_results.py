@@ -115,3 +115,31 @@ def test_a_missing_metrics_file_is_named(tmp_path: Path, capsys) -> None:
                      "--actual", str(tmp_path / "missing.json")]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'missing.json'}: file not found; expected a JSON list" in err
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("run_name", "../../../../tmp/escaped", "run_name must be a run name"),
+    ("test_dataset", "../x", "test_dataset must be a key"),
+    ("train_dataset", "a/b", "train_dataset must be a key"),
+    ("seed", "0", "seed must be an integer"), ("split", "../test", "split must be train"),
+    ("unlabeled_ratio", 7, "unlabeled_ratio must be a number in"),
+    ("metrics", {"frame_auc": "0.9"}, "metrics.frame_auc must be a number"),
+    ("intervals", {"frame_auc": "wide"}, "intervals must map"),
+    ("checkpoint", "best.pt", "checkpoint.path must be text"),
+])
+def test_a_crafted_result_file_is_refused_before_it_names_a_file(tmp_path: Path, capsys,
+                                                                  field: str, value,
+                                                                  says: str) -> None:
+    """A metrics folder from someone else: its names would name the ROC and scores files the
+    report opens, its numbers fill the tables; each field is checked first, in one line."""
+    from jdfd_lib import cli
+
+    _write(tmp_path / "m", "demo-jdfd-ffpp-u00-s0", "uadfv")
+    bad = tmp_path / "m" / "stranger.json"
+    bad.write_text(json.dumps(_record("demo-jdfd-ffpp-u00-s1", "uadfv") | {field: value}))
+    assert cli.main(["report", "--metrics", str(tmp_path / "m"), "--out",
+                     str(tmp_path / "r"), "--profile", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(rf"^jdfd report: error: {re.escape(str(bad))}: not a result file .*{says}",
+                     err), err
+    assert err.count("\n") == 1 and not (tmp_path / "r").exists()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from jdfd_lib.core.typed_values import as_tuple, parse_value, type_problems
 
 PROFILES = ("paper", "demo", "faces", "faces_paper")
 # profiles that follow the paper's protocol (its datasets, Tables 2-3, Fig. 4, its figures
@@ -117,10 +117,8 @@ class TrainConfig:
     num_threads: int = 2  # torch CPU threads (fixed for deterministic CPU runs)
 
     def __post_init__(self) -> None:
-        self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
-        self.classifier_hidden = tuple(int(c) for c in self.classifier_hidden)
-        self.unlabeled_datasets = tuple(str(d) for d in self.unlabeled_datasets)
-        self.adam_betas = tuple(float(b) for b in self.adam_betas)
+        for name in ("decoder_channels", "classifier_hidden", "unlabeled_datasets", "adam_betas"):
+            setattr(self, name, as_tuple(getattr(self, name)))  # JSON lists; items checked
         if not isinstance(self.detector_options, dict):
             raise ValueError(f"detector_options must be a dict (option name -> value), got "
                              f"{self.detector_options!r}")
@@ -131,8 +129,12 @@ class TrainConfig:
         """Check choices and ranges.
 
         Raises:
-            ValueError: a field has a value outside its documented range.
+            ValueError: a field has a value of another type (a config file's data:
+                :func:`~jdfd_lib.core.typed_values.type_problems`) or outside its range.
         """
+        wrong = type_problems(self)
+        if wrong:  # before any comparison or use in a name
+            raise ValueError(f"invalid TrainConfig: {'; '.join(wrong)}")
         checks = [
             (self.profile in PROFILES, f"profile must be one of {PROFILES}"),
             (bool(NAME_PATTERN.fullmatch(str(self.train_dataset))),
@@ -371,27 +373,9 @@ def parse_assignment(text: str, options: Mapping[str, Any] | None = None) -> tup
         _check_names({name: None})
     hint = options.get(name) or typing.get_type_hints(TrainConfig)[name]
     try:
-        return name, _parse_value(hint, raw.strip())
+        return name, parse_value(hint, raw.strip())
     except ValueError as err:
         raise ValueError(f"--set {text!r}: expected a value of type {hint}: {err}") from err
-
-
-def _parse_value(hint: Any, raw: str) -> Any:
-    args = typing.get_args(hint)
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        if raw.lower() == "none" and type(None) in args:
-            return None
-        return _parse_value(next(a for a in args if a is not type(None)), raw)
-    if hint is bool:
-        if raw.lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"{raw!r} is not a boolean (true/false)")
-        return raw.lower() in ("true", "1")
-    if typing.get_origin(hint) is tuple:  # tuple[int, ...] or tuple[str, ...]
-        return tuple(_parse_value(args[0], v.strip()) for v in raw.split(",") if v.strip())
-    value = hint(raw)  # int, float, str
-    if isinstance(value, float) and not math.isfinite(value):  # "nan", "inf" parse as floats
-        raise ValueError(f"{raw!r} is not a finite number")
-    return value
 
 
 __all__ = ["TrainConfig", "get_profile", "config_from_overrides", "parse_assignment",

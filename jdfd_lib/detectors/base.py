@@ -52,6 +52,7 @@ import torch
 from torch import nn
 
 from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.typed_values import matches
 
 NUM_CLASSES = 2  # logits order: (real, fake); label 0 = real, 1 = fake
 
@@ -78,6 +79,10 @@ def build_options(options: type, given: Mapping[str, Any], detector: str = "") -
     hints = typing.get_type_hints(options)
     values = {k: tuple(v) if isinstance(v, list) and _is_tuple(hints[k]) else v
               for k, v in given.items()}
+    wrong = [f"{detector}_{k} must be {hints[k]}, got {v!r}" for k, v in values.items()
+             if not matches(hints[k], v)]  # a checkpoint's data, before __post_init__ uses it
+    if wrong:
+        raise ValueError(f"detector {detector!r}: {'; '.join(wrong)}")
     return options(**values)
 
 

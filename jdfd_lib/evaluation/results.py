@@ -19,13 +19,17 @@ figures are rebuilt from the files without loading a model library.
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json
+from jdfd_lib.core.config import NAME_PATTERN, NAME_RULE
 from jdfd_lib.core.paths import read_json
+from jdfd_lib.core.typed_values import matches
 
 RESULT_COLUMNS = [
     "run_name", "profile", "detector", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
@@ -37,6 +41,18 @@ INTERVAL_COLUMNS = ["frame_auc_lo", "frame_auc_hi", "video_auc_lo", "video_auc_h
 # the fields of a run's config that every result record repeats at its top level
 RUN_FIELDS = ("profile", "detector", "train_dataset", "unlabeled_ratio", "seed")
 OLD_NAMES = {"detector": "variant"}  # a field's name in result files written before issue 20
+# what each field of a result record may hold: run and test-set names become file names
+# (read_roc, read_scores), the rest table cells and sort keys
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # TrainConfig.run_name: no '.', no '/'
+_FIELD_RULES = {
+    "run_name": (lambda v: isinstance(v, str) and bool(RUN_NAME.fullmatch(v)),
+                 "a run name (letters, digits, _ and -)"),
+    **{k: (lambda v: isinstance(v, str) and bool(NAME_PATTERN.fullmatch(v)), f"a key ({NAME_RULE})")
+       for k in ("profile", "detector", "train_dataset", "test_dataset")},
+    "split": (lambda v: v in ("train", "val", "test"), "train, val or test"),
+    "unlabeled_ratio": (lambda v: matches(float, v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "seed": (lambda v: matches(int, v), "an integer"),
+}
 
 
 def result_paths(out_dir: str | os.PathLike, run_name: str, test_dataset: str,
@@ -92,14 +108,44 @@ def _row(path: Path) -> dict:
     if not isinstance(rec, dict):
         raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
     rec = current_names(rec)
-    if "metrics" not in rec or "run_name" not in rec:
+    if not isinstance(rec.get("metrics"), dict) or "run_name" not in rec:
         raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate")
+    check_record(rec, path)
     m, ci = rec["metrics"], rec.get("intervals", {})
     return {**{k: rec[k] for k in ("run_name", *RUN_FIELDS, "test_dataset", "split")},
             **{k: m[k] for k in RESULT_COLUMNS if k in m},
             **{f"{k}_{end}": ci[k][i] for k in ("frame_auc", "video_auc") if k in ci
                for i, end in enumerate(("lo", "hi"))},
             "checkpoint": rec["checkpoint"]["path"], "json": path.name}
+
+
+def _number(v: object) -> bool:
+    """A JSON number (NaN included: an AUC of a one-class set), not a bool or text."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def check_record(rec: dict, path: Path) -> None:
+    """Refuse a result record whose names or numbers are not what ``evaluate`` writes.
+
+    Raises:
+        ValueError: one line naming the file and each bad field (a run name that is a path,
+            a seed that is text, a metric that is no number).
+    """
+    bad = [f"{k} must be {rule}, got {rec.get(k)!r}" for k, (ok, rule) in _FIELD_RULES.items()
+           if not ok(rec.get(k))]
+    bad += [f"metrics.{k} must be a number or null, got {v!r}" for k, v in rec["metrics"].items()
+            if k in RESULT_COLUMNS and v is not None and not _number(v)]
+    ci = rec.get("intervals", {})
+    if not isinstance(ci, dict) or not all(
+            isinstance(v, list) and len(v) == 2 and all(x is None or _number(x) for x in v)
+            for k, v in ci.items() if k in ("frame_auc", "video_auc")):
+        bad.append("intervals must map frame_auc/video_auc to [low, high]")
+    if not isinstance(rec.get("checkpoint"), dict) or not isinstance(
+            rec["checkpoint"].get("path"), str):
+        bad.append("checkpoint.path must be text")
+    if bad:
+        raise ValueError(f"{path}: not a result file of jdfd_lib.evaluation.evaluate: "
+                         f"{'; '.join(bad)}")
 
 
 def current_names(record: dict) -> dict:

@@ -174,6 +174,25 @@ def test_a_split_file_sharing_a_group_between_splits_is_refused(tmp_path: Path,
         list_videos(dataset, root, split_file=split)
 
 
+@pytest.mark.parametrize("content, says", [
+    ('{"splits": {"train": "0000", "val": ["0001"], "test": ["0002", "0003"]}}', "expected "),
+    ('{"splits": {"train": [0, 1], "val": ["0002"], "test": ["0003"]}}', "expected "),
+    ('{"splits": {"train": [["0000"]], "val": [], "test": []}}', "expected "),
+    ('{"splits": ["train", "val", "test"]}', "expected "),
+    (b"\x89PNG\r\n\x1a\n\x00", "not text"), ("", "not JSON"),
+])
+def test_a_split_file_of_other_values_is_refused_in_one_line(tmp_path: Path, content,
+                                                             says: str) -> None:
+    """A group id is text: a string is not a list of one-letter groups, a number is not the
+    group "0000"; the file is named in one line."""
+    root = make_uadfv(tmp_path / "UADFV", n=4)
+    split = tmp_path / "s.json"
+    split.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=rf"s\.json: {says}") as err:
+        list_uadfv(root, split_file=split)
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("dataset", ["ffpp", "celebdf", "uadfv"])
 def test_missing_root_and_empty_folder_are_named(tmp_path: Path, dataset: str) -> None:
     missing = tmp_path / "nope"

@@ -292,3 +292,25 @@ def test_registered_with_shared_option_declarations() -> None:
     assert options["compression"] is FFPP_SPEC.options[0] is dfd.COMPRESSION
     assert folder.SPLIT_FILE in UADFV_SPEC.options
     assert dfdc.VAL_FRACTION in get_dataset("dfdcp").options
+
+
+@pytest.mark.parametrize("method, video", [("real", "../../../tmp/escaped"), ("..", "v"),
+                                           ("real", "a\\b"), ("real", ""), ("a/b", "v")])
+def test_an_id_that_is_not_one_file_name_is_refused(tmp_path: Path, method: str,
+                                                    video: str) -> None:
+    """prepare writes a video's crops to OUT/crops/<method>/<video>/: an id a reader took
+    from someone's file must be one name, or the crops would land outside OUT."""
+    from jdfd_lib.datasets.records import VideoRecord, finish
+
+    rec = VideoRecord("x", method, video, tmp_path / "v.mp4", 0, "test", "g")
+    with pytest.raises(ValueError, match=r"v\.mp4: (method|video id) .* is not a file name"):
+        finish([rec])
+
+
+def test_a_folder_file_whose_id_would_be_a_dot_is_refused(tmp_path: Path) -> None:
+    """``real/..mp4`` has the stem ``.``: its crops would go to crops/real/ itself."""
+    for cls in ("real", "fake"):
+        touch(tmp_path / cls / "a.mp4")
+    touch(tmp_path / "real" / "..mp4")
+    with pytest.raises(ValueError, match=r"real/\.\.mp4: video id '\.' is not a file name"):
+        list_videos("folder", tmp_path, test_only=True)

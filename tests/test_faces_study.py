@@ -132,6 +132,7 @@ def test_the_study_writes_its_own_report_without_the_papers_tables(synthetic_fac
             "metrics.json"} <= written
     assert not written & {"table2.md", "table3.md", "fig4.md", "comparisons.md"}
     assert not (tmp_path / "paper_reference").exists()
+    assert not any(tmp_path.rglob("paper_reference"))
     table = (paths.results / "detectors.md").read_text()
     assert "DFDC faces (ours)" in table and "published" not in table.split("\n\n")[2]
     assert "FF++" not in table

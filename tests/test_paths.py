@@ -42,3 +42,12 @@ def test_paths_outside_the_project_stay_as_they_are(project, tmp_path) -> None:
     # written outside, but inside once a link is followed: the project-relative form
     (tmp_path / "alias").symlink_to(project)
     assert portable(tmp_path / "alias" / "runs") == "runs"
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "a/b", "../x", "a\\b", "nul\0", 3])
+def test_a_writer_refuses_a_name_that_is_a_path(tmp_path: Path, name) -> None:
+    from jdfd_lib.core.paths import inside
+
+    with pytest.raises(ValueError, match=rf"{tmp_path}: refusing to write under the name"):
+        inside(tmp_path, "crops", name)
+    assert inside(tmp_path, "crops", "..a", "v.json") == tmp_path / "crops" / "..a" / "v.json"

@@ -146,6 +146,9 @@ def test_written_report_over_three_seeds(tmp_path: Path) -> None:
     res = report.write_all("demo", tmp_path / "metrics", tmp_path / "demo")
     assert len(res) == 3 * (18 + 9) and res["frame_auc_lo"].notna().all()
     out = tmp_path / "demo"
+    # a command writes under the folders it was given: the paper's numbers go in out too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "metrics"]
+    assert (out / "paper_reference" / "table2.md").is_file()
     md = (out / "table2.md").read_text()
     assert "FF++ (ours)" in md and "FF++ (paper)" in md and "98.2" in md
     assert "71.0 ± 1.0" in md and "over 3 training seeds" in md
@@ -165,10 +168,9 @@ def test_written_report_over_three_seeds(tmp_path: Path) -> None:
         assert (out / png).stat().st_size > 10_000
     block = readme.readme_block(out)
     assert block.index("Fig. 4 data") < block.index("Comparisons over training seeds")
-    report.write_paper_reference(tmp_path / "paper_reference")
-    ref = pd.read_csv(tmp_path / "paper_reference" / "table2.csv")
+    ref = pd.read_csv(out / "paper_reference" / "table2.csv")
     assert len(ref) == len(paper_reference.TABLE2)
-    assert (tmp_path / "paper_reference" / "fig4_statements.md").read_text().count("- ") == 4
+    assert (out / "paper_reference" / "fig4_statements.md").read_text().count("- ") == 4
 
 
 def test_written_report_with_one_seed_says_so(tmp_path: Path) -> None:

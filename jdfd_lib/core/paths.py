@@ -94,3 +94,26 @@ def file_identity(path: str | os.PathLike) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
+
+
+def is_file_name(name: object) -> bool:
+    """Whether ``name`` is one file name: text, not empty, ``.`` or ``..``, without ``/``,
+    ``\\`` or NUL."""
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and not any(c in name for c in "/\\\0"))
+
+
+def inside(folder: str | os.PathLike, *names: str) -> Path:
+    """``folder / names[0] / names[1] ...`` where each name is one file name, so that the
+    path stays inside ``folder`` whatever the names came from (a dataset's metadata, a
+    checkpoint's config): what a writer builds a file name from passes here.
+
+    Raises:
+        ValueError: a name is empty, ``.`` or ``..``, or holds a separator or NUL, naming
+            the folder and the name.
+    """
+    for name in names:
+        if not is_file_name(name):
+            raise ValueError(f"{folder}: refusing to write under the name {name!r}: a file "
+                             f"name is expected, not a path")
+    return Path(folder).joinpath(*names)

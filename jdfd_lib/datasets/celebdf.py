@@ -13,13 +13,14 @@ target ``id{t}``'s video ``Celeb-real/id{t}_NNNN`` with ``id{s}``'s face: its re
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from jdfd_lib.core.paths import read_json
+from jdfd_lib.core.typed_values import matches
 from jdfd_lib.datasets.records import VideoList, VideoRecord, existing_dir, finish, videos_in
 from jdfd_lib.datasets.registry import DatasetSpec, register_dataset
 from jdfd_lib.datasets.splits import DEFAULT_SEED, carve_val, check_absent
@@ -69,10 +70,11 @@ def celebdf_split_settings(root: Path) -> dict:
     path = root / CELEBDF_SPLIT_FILE
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text())
+    data = read_json(path, '{"val_fraction": a number in (0, 1), "seed": an integer}')
     ok = (isinstance(data, dict) and set(data) <= {"val_fraction", "seed"}
-          and 0 < float(data.get("val_fraction", CELEBDF_VAL_FRACTION)) < 1
-          and isinstance(data.get("seed", 0), int))
+          and matches(float, data.get("val_fraction", CELEBDF_VAL_FRACTION))
+          and 0 < data.get("val_fraction", CELEBDF_VAL_FRACTION) < 1
+          and matches(int, data.get("seed", 0)))
     if not ok:
         raise ValueError(f"{path}: expected {{\"val_fraction\": a number in (0, 1), "
                          f"\"seed\": an integer}}, got {data}")

@@ -25,12 +25,12 @@ Videos a metadata file names but the folder lacks are refused unless ``allow_mis
 from __future__ import annotations
 
 import csv
-import json
 import os
 import warnings
 from collections import Counter
 from pathlib import Path
 
+from jdfd_lib.core.paths import read_json
 from jdfd_lib.datasets.records import VideoList, VideoRecord, existing_dir, finish
 from jdfd_lib.datasets.registry import DatasetOption, DatasetSpec, register_dataset
 from jdfd_lib.datasets.splits import DEFAULT_SEED, carve_val, check_absent
@@ -62,10 +62,7 @@ def read_json_object(path: Path, what: str, expected: str) -> dict:
     """
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {what} not found; expected {expected}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not JSON ({err})") from None
+    data = read_json(path, f"{what}: {expected}")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object {expected}, got {type(data).__name__}")
     return data

@@ -16,12 +16,12 @@ a_b.mp4``, when it was downloaded (``-t masks``; not per compression).
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from jdfd_lib.core.paths import read_json
 from jdfd_lib.datasets.records import VideoList, VideoRecord, existing_dir, finish, videos_in
 from jdfd_lib.datasets.registry import DatasetOption, DatasetSpec, register_dataset
 from jdfd_lib.datasets.splits import SPLITS, check_absent
@@ -48,11 +48,13 @@ def read_ffpp_pairs(root: Path) -> dict[Path, tuple[str, list[tuple[str, str]]]]
     files = {}
     for split in SPLITS:
         path = find_ffpp_split_file(root, f"{split}.json")
-        pairs = json.loads(path.read_text())
+        expected = 'a JSON list of ["a", "b"] pairs of video ids (text)'
+        pairs = read_json(path, expected)
         if not isinstance(pairs, list) or not all(
-                isinstance(p, list) and len(p) == 2 for p in pairs):
-            raise ValueError(f"{path}: expected a JSON list of [\"a\", \"b\"] pairs")
-        files[path] = (split, [(str(a), str(b)) for a, b in pairs])
+                isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p)
+                for p in pairs):
+            raise ValueError(f"{path}: expected {expected}")
+        files[path] = (split, [(a, b) for a, b in pairs])
     return files
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jdfd_lib.core.paths import is_file_name
 from jdfd_lib.datasets.splits import SPLITS
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
@@ -96,9 +97,26 @@ def videos_in(folder: Path, expected: str, suffixes: Sequence[str] = VIDEO_SUFFI
     return videos
 
 
+def check_names(records: Iterable[VideoRecord]) -> None:
+    """Refuse a method or video id that is not one file name: ``prepare`` writes a video's
+    crops to ``OUT/crops/<method>/<video>/``, and a reader takes ids from files others made
+    (DFDC's ``metadata.json`` keys, split lists), where ``../../x`` would leave ``OUT``.
+
+    Raises:
+        ValueError: naming the record's file and the id.
+    """
+    for rec in records:
+        for what, name in (("method", rec.method), ("video id", rec.video)):
+            if not is_file_name(name):
+                raise ValueError(f"{rec.path}: {what} {name!r} is not a file name (no /, \\, "
+                                 f"or '..'); the crops of a video are written under it")
+
+
 def finish(records: list[VideoRecord], absent: Sequence[str] = (),
            identity_splits: Sequence[str] = SPLITS) -> VideoList:
-    """Sort by (method, video), check disjointness (:func:`assert_disjoint`), wrap."""
+    """Check the names (:func:`check_names`), sort by (method, video), check disjointness
+    (:func:`assert_disjoint`), wrap."""
+    check_names(records)
     records.sort(key=lambda r: (r.method, r.video))
     assert_disjoint(records, identity_splits)
     return VideoList(records, absent)

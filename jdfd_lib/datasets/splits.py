@@ -24,6 +24,7 @@ from pathlib import Path
 
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, option
+from jdfd_lib.core.paths import read_json
 
 SPLITS = ("train", "val", "test")
 DEFAULT_SEED = 0
@@ -121,14 +122,13 @@ def read_split_file(path: Path) -> dict[str, list[str]]:
         ValueError: the file is not ``{"splits": {"train": [...], "val": [...], "test": [...]}}``,
             or a group is in more than one split (the groups named).
     """
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not JSON ({err})") from None
-    if not isinstance(data, dict) or set(data.get("splits", {})) != set(SPLITS):
-        raise ValueError(f"{path}: expected {{'splits': {{'train': [...], 'val': [...], "
-                         f"'test': [...]}}}}")
-    splits = {s: [str(v) for v in vids] for s, vids in data["splits"].items()}
+    expected = "{'splits': {'train': [...], 'val': [...], 'test': [...]}} of group ids (text)"
+    data = read_json(path, f"a split file {expected}")
+    splits = data.get("splits") if isinstance(data, dict) else None
+    if not isinstance(splits, dict) or set(splits) != set(SPLITS) or not all(
+            isinstance(ids, list) and all(isinstance(g, str) and g for g in ids)
+            for ids in splits.values()):  # a string is no list of its characters
+        raise ValueError(f"{path}: expected {expected}")
     where: dict[str, list[str]] = {}
     for split, ids in splits.items():
         for group in dict.fromkeys(ids):

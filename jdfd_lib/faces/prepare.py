@@ -51,7 +51,7 @@ import pandas as pd
 
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError, ignore_sigint
-from jdfd_lib.core.paths import file_identity
+from jdfd_lib.core.paths import file_identity, inside
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.datasets.records import VideoRecord
 from jdfd_lib.datasets.registry import get_dataset, list_videos
@@ -86,7 +86,7 @@ MASK_DEFAULTS = {"masks": "official", "mask_threshold": M.DEFAULT_MASK_THRESHOLD
 
 
 def _meta_path(out: Path, method: str, video: str) -> Path:
-    return out / "meta" / method / f"{video}.json"
+    return inside(out / "meta", method, f"{video}.json")
 
 
 def read_video_meta(out: str | os.PathLike, method: str, video: str) -> dict:
@@ -184,7 +184,7 @@ def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
 def _extract_one(rec: VideoRecord, out: Path, cfg: ExtractConfig) -> dict:
     """Extract one video into a temp folder, move it into place, then write the marker."""
     _meta_path(out, rec.method, rec.video).unlink(missing_ok=True)  # not done until rewritten
-    final = out / "crops" / rec.method / rec.video
+    final = inside(out / "crops", rec.method, rec.video)  # never above OUT, whatever the id
     tmp = final.with_name(f".{rec.video}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

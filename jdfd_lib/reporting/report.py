@@ -7,9 +7,9 @@ in ``results/<profile>/``: ``table2``, ``table3``, ``fig4`` (``.csv`` long and n
 ``comparisons.{csv,md}`` (paired t tests over seeds: JDFD vs Baseline, each unlabeled ratio
 vs 0 %), ``fig3_roc.png``, ``fig4_unlabeled.png``, ``metrics.json``, and when the related
 detectors have runs the comparison of :mod:`jdfd_lib.reporting.detector_comparison`. The
-paper's numbers are
-written to ``results/paper_reference/`` and stand beside ours under "paper"; they never enter
-a computation of ours.
+paper's numbers are written to ``results/<profile>/paper_reference/`` (inside the folder given,
+as everything a command writes) and stand beside ours under "paper"; they never enter a
+computation of ours.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def write_report(results: pd.DataFrame, out_dir: str | os.PathLike, profile: str
         return (f"{seed_note(table, results)} Profile `{profile}`, frame-level AUC (%), "
                 f"measured by this project; numbers in the CSV (`ours_mean`, `ours_std`, "
                 f"`ours_n`). Paper: transcribed from {paper.SOURCE} "
-                f"(results/paper_reference/), single values as printed.")
+                f"(`paper_reference/` in this folder), single values as printed.")
 
     _write_table(wide(t2, ["train"]), out / "table2", f"Table 2 (JDFD), {profile}", note(t2),
                  csv=t2)
@@ -279,7 +279,8 @@ def write_all(profile: str, metrics_dir: str | os.PathLike, results_dir: str | o
     Args:
         profile: keep the results of this profile only.
         metrics_dir: the folder ``evaluate`` wrote to.
-        results_dir: ``results/<profile>``; the paper reference goes beside it.
+        results_dir: ``results/<profile>``; the paper reference goes in its
+            ``paper_reference/``.
         detectors: the detectors just trained: rows of the detector comparison besides every
             registered detector that joins it and has results
             (:func:`jdfd_lib.reporting.detector_comparison.rows`).
@@ -311,7 +312,7 @@ def write_all(profile: str, metrics_dir: str | os.PathLike, results_dir: str | o
         detector_comparison.write_comparison(results, out, profile, trains, rows,
                                              metrics_dir=metrics_dir)
     if paper_protocol:
-        write_paper_reference(out.parent / "paper_reference")
+        write_paper_reference(out / "paper_reference")
     return results
 
 

@@ -115,5 +115,46 @@ def test_settings_says_who_reads_them(project: Path, capsys) -> None:
     S.add_arguments(parser)
     assert S.run(parser.parse_args([])) == 0
     out = capsys.readouterr().out
-    assert "read by ./run_all.sh and every notebook" in out
-    assert "take their folders from their own flags" in out
+    assert "  faces_root   ./run_all.sh, every notebook, train (without --faces-root)" in out
+    assert "  data_root    ./run_all.sh, every notebook\n" in out
+    assert "take their folders from their own flags only" in out
+
+
+@pytest.mark.parametrize("where", ["file", "environment"])
+def test_train_honours_the_folders_settings_lists(project: Path, monkeypatch, capsys,
+                                                  synthetic_faces, where: str) -> None:
+    """The issue's case: JDFD_FACES_ROOT and JDFD_RUNS_DIR in jdfd.env were listed as in
+    force while ``train`` read data/demo_faces. Each command that settings names for a
+    value (COMMAND_DEFAULTS) takes it when its flag is not given; a flag still wins."""
+    from jdfd_lib import cli
+
+    synthetic_faces(project / "elsewhere" / "faces" / "ffpp", "ffpp")
+    values = {"JDFD_FACES_ROOT": "elsewhere/faces", "JDFD_RUNS_DIR": "elsewhere/runs"}
+    if where == "file":
+        (project / "jdfd.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    else:
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(project / "elsewhere")  # relative settings: to the project root
+    assert set(S.COMMAND_DEFAULTS) == {"faces_root", "runs_dir"}
+    argv = ["train", "--profile", "demo", "--train-dataset", "ffpp", "--epochs", "1",
+            "--no-progress", "--set", "image_size=32", "--set", "decoder_channels=16,8,8",
+            "--set", "samples_per_epoch=16", "--set", "num_threads=1"]
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    source = "jdfd.env" if where == "file" else "JDFD_FACES_ROOT"
+    assert f"faces_root {project / 'elsewhere' / 'faces'} ({source})" in err
+    run = project / "elsewhere" / "runs" / "demo-jdfd-ffpp-u00-s0"
+    assert out.strip() == str(run) and (run / "best.pt").is_file()
+    assert not (project / "data").exists() and not (project / "runs").exists()
+    # an explicit flag wins, relative to the working directory as any typed path
+    assert cli.main([*argv, "--runs-dir", "mine"]) == 0
+    assert (project / "elsewhere" / "mine" / "demo-jdfd-ffpp-u00-s0" / "best.pt").is_file()
+
+
+def test_outside_a_project_a_default_folder_says_so(tmp_path: Path, monkeypatch) -> None:
+    for var in (*S.KEYS.values(), S.SETTINGS_ENV, "JDFD_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    folder, source = S.command_folder("runs_dir", "demo")
+    assert folder == Path("runs") and "relative to the working directory: no jdfd project" in source

@@ -59,7 +59,8 @@ class TrainConfig:
     seed: int = 0  # seeds python, numpy, torch, the samplers and the foreign-data draw
 
     # --- paths ---
-    faces_root: str = "data/faces"  # folder holding faces_root/<dataset key>/index.csv
+    faces_root: str = "data/paper_faces"  # holds faces_root/<dataset key>/index.csv; a
+    #   profile's default is data/<profile>_faces (default_faces_root), as in core.settings
     runs_dir: str = "runs"  # runs root; a run writes runs_dir/run_name/
 
     # --- optimisation (Sec. 4.2) ---
@@ -199,7 +200,6 @@ class TrainConfig:
 _PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     "demo": dict(
-        faces_root="data/demo_faces",
         # Deviations from the paper's recipe, each forced by a measurement on 2 CPU cores
         # (BENCHMARKS.md, "The demo profiles' recipes"):
         encoder="resnet10t",  # learns the demo task from random weights; Xception does not
@@ -227,7 +227,6 @@ _PROFILES: dict[str, dict[str, Any]] = {
     # issue 17, 4 detectors x 3 seeds within 90 minutes on 2 CPU cores. Chosen on the DFDC
     # faces' validation split only (JDFD seed 0; BENCHMARKS.md, "Real faces: the recipe"):
     "faces": dict(
-        faces_root="data/faces_faces",
         train_dataset="dfdc_faces",
         encoder="resnet10t",  # the demo's encoder: learns from random weights on 2 cores
         pretrained=False,  # offline, as the demo
@@ -259,7 +258,12 @@ def get_profile(name: str) -> TrainConfig:
     """
     if name not in _PROFILES:
         raise ValueError(f"unknown profile {name!r}; expected one of {PROFILES}")
-    return TrainConfig(profile=name, **_PROFILES[name])
+    return TrainConfig(profile=name, faces_root=default_faces_root(name), **_PROFILES[name])
+
+
+def default_faces_root(profile: str) -> str:
+    """Where a profile's crops are unless set otherwise: ``data/<profile>_faces``."""
+    return f"data/{profile}_faces"
 
 
 def config_from_overrides(profile: str, **overrides: Any) -> TrainConfig:

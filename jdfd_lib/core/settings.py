@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jdfd_lib.core.config import PROFILES
+from jdfd_lib.core.config import PROFILES, default_faces_root
 from jdfd_lib.core.errors import UserError, option
 from jdfd_lib.core.paths import project_root, resolve
 
@@ -126,8 +126,58 @@ def read_settings_file(path: str | os.PathLike) -> dict[str, str]:
 
 def _defaults(profile: str) -> dict[str, str | None]:
     return {"data_root": "data/demo" if profile == "demo" else None,
-            "faces_root": f"data/{profile}_faces", "runs_dir": "runs",
+            "faces_root": default_faces_root(profile), "runs_dir": "runs",
             "results_dir": f"results/{profile}"}
+
+
+def _given(name: str, explicit: str | os.PathLike | None, env: Mapping[str, str],
+           file: Path | None, from_file: Mapping[str, str]) -> tuple[str, str] | None:
+    """(value, source) of the first of the explicit value, the environment, the file."""
+    for value, source in ((explicit, "explicit"), (env.get(KEYS[name]) or None, KEYS[name]),
+                          (from_file.get(name), file.name if file else "")):
+        if value is not None:
+            return str(value), source
+    return None
+
+
+# The commands that take a folder from these settings when its flag is not given; every
+# other command takes its folders from its own flags only. ``settings`` prints this, and
+# tests/test_settings.py runs each command to check it honours what is listed here.
+COMMAND_DEFAULTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "faces_root": (("train", "--faces-root"),), "runs_dir": (("train", "--runs-dir"),)}
+
+
+def command_folder(name: str, profile: str, given: str | os.PathLike | None = None,
+                   environ: Mapping[str, str] | None = None) -> tuple[Path, str]:
+    """The folder ``name`` (a key of :data:`COMMAND_DEFAULTS`) a command uses, and where it
+    comes from: the command's flag (relative to the working directory, as any path typed
+    on a command line), else the environment, the settings file or the profile's default
+    (relative to the project root, as for the notebooks).
+
+    Outside a jdfd project (no project root above the working directory and no
+    ``JDFD_ROOT``) no ``jdfd.env`` exists to read, and a default is taken relative to the
+    working directory; the source says so.
+
+    Raises:
+        UserError: the settings file is unreadable, or names a file where a folder is meant.
+    """
+    if given is not None:
+        return Path(given), "explicit"
+    env = os.environ if environ is None else environ
+    try:
+        file = settings_file()
+    except FileNotFoundError:  # no project: only a file JDFD_SETTINGS names
+        file = None
+    found = _given(name, None, env, file, read_settings_file(file) if file else {})
+    if found is None:
+        found = _defaults(profile)[name], "default"
+    value, source = found
+    if file is None and not Path(value).expanduser().is_absolute():
+        return Path(value), f"{source}, relative to the working directory: no jdfd project here"
+    path = resolve(value)
+    if path.is_file():
+        raise UserError(f"{value} ({name}, from {source}): a file; expected a folder")
+    return path, source
 
 
 def resolve_settings(profile: str | None = None, data_root: str | os.PathLike | None = None,
@@ -149,12 +199,10 @@ def resolve_settings(profile: str | None = None, data_root: str | os.PathLike | 
     explicit = {"profile": profile, "data_root": data_root, "faces_root": faces_root,
                 "runs_dir": runs_dir, "results_dir": results_dir}
     values, sources = {}, {}
-    for name, var in KEYS.items():
-        for value, source in ((explicit[name], "explicit"), (env.get(var) or None, var),
-                              (from_file.get(name), file.name)):
-            if value is not None:
-                values[name], sources[name] = str(value), source
-                break
+    for name in KEYS:
+        found = _given(name, explicit[name], env, file, from_file)
+        if found is not None:
+            values[name], sources[name] = found
         if name == "profile":
             values.setdefault("profile", "demo")
             sources.setdefault("profile", "default")
@@ -234,10 +282,16 @@ def add_arguments(parser) -> None:
                         help="print the notebooks the profile runs, one per line (run_all.sh)")
 
 
-# who reads these settings: the commands take folders from their own flags
-WHO_READS = ("read by ./run_all.sh and every notebook; the commands (prepare, train, evaluate, "
-             "detect, report) take their folders from their own flags (--root, --out, "
-             "--faces-root, --runs-dir, --metrics), not from these settings")
+def who_reads() -> str:
+    """Which value each reader honours (:data:`COMMAND_DEFAULTS`), for ``settings``."""
+    lines = ["who reads them:"]
+    for name in KEYS:
+        readers = ["./run_all.sh", "every notebook", *(
+            f"{c} (without {flag})" for c, flag in COMMAND_DEFAULTS.get(name, ()))]
+        lines.append(f"  {name:<12} {', '.join(readers)}")
+    lines.append("the other commands (prepare, evaluate, detect, report, ...) take their folders "
+                 "from their own flags only")
+    return "\n".join(lines)
 
 
 def run(args) -> int:
@@ -248,5 +302,5 @@ def run(args) -> int:
     elif args.shell:
         print(s.shell())
     else:
-        print(f"settings file: {settings_file()}\n{s}\n\n{WHO_READS}")
+        print(f"settings file: {settings_file()}\n{s}\n\n{who_reads()}")
     return 0

@@ -130,7 +130,8 @@ class _PyAVFrames:
             self.container.close()
             raise VideoReadError(f"{path}: codec of its video stream: no decoder in OpenCV or "
                                  f"PyAV ({why})")
-        self.codec = f"codec {context.name}"
+        # the format's name ("av1"), then the decoder's ("libdav1d")
+        self.codec = f"codec {context.codec.canonical_name}, PyAV decoder {context.name}"
         self.stream.thread_type = "AUTO"
         self.frames = self.container.decode(self.stream)
 
@@ -150,8 +151,9 @@ class _PyAVFrames:
             self.last = None
         except (av.FFmpegError, ValueError) as err:
             if self.pos == 0:
-                raise VideoReadError(f"{self.path}: no frame could be decoded ({self.why}; "
-                                     f"PyAV, {self.codec}: {err})") from None
+                raise VideoReadError(f"{self.path}: no frame could be decoded by OpenCV or "
+                                     f"PyAV (corrupt?): {self.why}; PyAV ({self.codec}): "
+                                     f"{getattr(err, 'strerror', None) or err}") from None
             self.last = None  # a damaged tail: a short read, as with OpenCV
         if self.last is None:
             if self.pos == 0:

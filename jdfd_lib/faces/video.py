@@ -117,7 +117,7 @@ class _PyAVFrames:
         self.path, self.why, self.pos, self.last = path, why, 0, None
         try:
             self.container = av.open(str(path))
-        except (av.FFmpegError, OSError, ValueError):
+        except (av.error.FFmpegError, OSError, ValueError):
             # neither OpenCV nor PyAV knows the container: the message of old, kept
             raise VideoReadError(f"{path}: cannot be opened as a video (corrupt or "
                                  f"unsupported)") from None
@@ -131,7 +131,8 @@ class _PyAVFrames:
             raise VideoReadError(f"{path}: codec of its video stream: no decoder in OpenCV or "
                                  f"PyAV ({why})")
         # the format's name ("av1"), then the decoder's ("libdav1d")
-        self.codec = f"codec {context.codec.canonical_name}, PyAV decoder {context.name}"
+        name = getattr(context.codec, "canonical_name", context.name)  # older PyAV: none
+        self.codec = f"codec {name}, PyAV decoder {context.name}"
         self.stream.thread_type = "AUTO"
         self.frames = self.container.decode(self.stream)
 
@@ -149,7 +150,7 @@ class _PyAVFrames:
             self.last = next(self.frames)
         except StopIteration:
             self.last = None
-        except (av.FFmpegError, ValueError) as err:
+        except (av.error.FFmpegError, ValueError) as err:
             if self.pos == 0:
                 raise VideoReadError(f"{self.path}: no frame could be decoded by OpenCV or "
                                      f"PyAV (corrupt?): {self.why}; PyAV ({self.codec}): "
@@ -210,6 +211,7 @@ class FrameReader:
         if not self.auto:
             raise VideoReadError(f"{self.path}: {error}")
         self.av = _PyAVFrames(self.path, why)
+        self.av.get(0)  # raises if PyAV decodes no frame either: then no fallback to tell
         self.decoder, self.note = "pyav", f"{why} ({self.av.codec}); decoded with PyAV"
         warnings.warn(f"{self.path}: {self.note}", stacklevel=3)
 

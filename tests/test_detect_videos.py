@@ -48,12 +48,13 @@ def test_folders_are_searched_recursively_for_matching_names(tmp_path: Path) -> 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     a = tmp_path / "a"
-    assert dv.find_videos([a]) == [a / "b" / "y.MOV", a / "x.mp4"]  # sorted, any case
+    assert dv.find_videos([a]) == [a / "b" / "c" / "z.webm", a / "b" / "y.MOV",
+                                   a / "x.mp4"]  # sorted, any case
     assert dv.find_videos([a], ("*.webm", "*.txt")) == [a / "b" / "c" / "z.webm",
                                                          a / "b" / "notes.txt"]
     # a file as given, once, even when a folder also holds it
     assert dv.find_videos([a / "x.mp4", tmp_path / "one.avi", a]) == [
-        a / "x.mp4", tmp_path / "one.avi", a / "b" / "y.MOV"]
+        a / "x.mp4", tmp_path / "one.avi", a / "b" / "c" / "z.webm", a / "b" / "y.MOV"]
     with pytest.raises(UserError, match=r"nothere\.mp4: no such file or folder"):
         dv.find_videos([a, tmp_path / "nothere.mp4"])
     with pytest.raises(UserError, match=r"/a: no file matching \*\.mkv in this folder"):
@@ -64,7 +65,8 @@ def test_glob_values_are_repeatable_and_comma_separated() -> None:
     from jdfd_lib.detection.detect import split_patterns
 
     assert split_patterns(["*.mp4,*.avi", " *.mkv "]) == ("*.mp4", "*.avi", "*.mkv")
-    assert split_patterns(None) == dv.DEFAULT_PATTERNS == ("*.mp4", "*.avi", "*.mov", "*.mkv")
+    assert split_patterns(None) == dv.DEFAULT_PATTERNS
+    assert dv.DEFAULT_PATTERNS[:6] == ("*.mp4", "*.avi", "*.mov", "*.mkv", "*.webm", "*.m4v")
 
 
 def test_bad_counts_and_usage_are_refused_before_any_work(tmp_path: Path, capsys) -> None:
@@ -253,7 +255,8 @@ def test_cli_refuses_other_settings_naming_force(first: dict, folder: Path, ckpt
     out = first["detections"].parent
     status = main(["detect", str(folder), "--checkpoint", str(ckpt), "--out", str(out),
                    "--frames", str(FRAMES), "--aggregate", "vote"])
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [ln for ln in capsys.readouterr().err.strip().splitlines()  # the files it skips
+           if not ln.startswith("skipped: ")]  # are named first (test_files_and_decoders.py)
     assert status == 1 and len(err) == 1
     assert err[0].startswith(f"jdfd detect: error: {out / 'detections.json'}: ")
     assert "--force" in err[0] and "--out" in err[0]

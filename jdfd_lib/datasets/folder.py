@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from pathlib import Path
 
+from jdfd_lib.core.walk import skipped_lines
 from jdfd_lib.datasets.records import (
     VIDEO_SUFFIXES,
     VideoList,
@@ -43,7 +45,9 @@ from jdfd_lib.datasets.registry import DatasetOption, DatasetSpec, register_data
 from jdfd_lib.datasets.splits import DEFAULT_SEED, check_absent, read_or_draw, split_file
 from jdfd_lib.datasets.uadfv import SPEC as UADFV_SPEC
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+# Still images OpenCV decodes (read_image checks them with Pillow first); compared in lower
+# case. A multi-frame GIF or TIFF is read as its first frame.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 FOLDER_CLASSES = ("real", "fake")  # sub-folder -> label 0, 1
 # A split shipped with the folder (read, never written) and prepare's drawn one (in OUT).
 FOLDER_SPLIT_FILE = "jdfd_split.json"
@@ -87,16 +91,22 @@ TEST_ONLY = DatasetOption(
     False, {"action": FlagOrBool})
 
 
-def folder_files(root: Path) -> dict[str, list[Path]]:
-    """Class -> its videos and images (recursive, sorted).
+def folder_files(root: Path,
+                 skipped: list[tuple[Path, str]] | None = None) -> dict[str, list[Path]]:
+    """Class -> its videos and images (recursive, symbolic links followed, sorted).
+
+    Args:
+        skipped: where to add ``(path, reason)`` of every file not taken (another suffix, a
+            broken link, a link loop, an unreadable folder).
 
     Raises:
         FileNotFoundError: ``root/real`` or ``root/fake`` is missing.
         ValueError: one of them holds no video or image.
     """
+    skipped = [] if skipped is None else skipped
     return {c: videos_in(root / c, f"{c} videos or face images under {root / c}",
                          VIDEO_SUFFIXES + IMAGE_SUFFIXES, recursive=True,
-                         kind="video or image files") for c in FOLDER_CLASSES}
+                         kind="video or image files", skipped=skipped) for c in FOLDER_CLASSES}
 
 
 def folder_group(cls: str, rel: Path) -> str:
@@ -104,10 +114,10 @@ def folder_group(cls: str, rel: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else f"{cls}/{rel.stem}"
 
 
-def _rows(root: Path) -> list[tuple[str, str, Path, str]]:
+def _rows(root: Path, skipped: list) -> list[tuple[str, str, Path, str]]:
     """(class, video id, path, group) of every file; a ValueError when two ids collide."""
     rows, seen = [], {}
-    for cls, paths in folder_files(root).items():
+    for cls, paths in folder_files(root, skipped).items():
         for path in paths:
             rel = path.relative_to(root / cls)
             video = "__".join(rel.with_suffix("").parts)
@@ -145,7 +155,8 @@ def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = 
             ``dfdc_faces``).
 
     Returns:
-        Records; the files of one group share a split.
+        Records; the files of one group share a split. Their ``skipped`` names every file
+        not taken and why (also in a warning): prepare's summary lists them.
 
     Raises:
         ValueError: a group is in no split of the split file, two files share a video id,
@@ -160,7 +171,11 @@ def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = 
             raise ValueError(f"{name} must be True or False, got {value!r}")
     if test_only and split_file is not None:
         raise ValueError(f"{split_file}: a split file and test_only exclude each other")
-    rows = _rows(root)
+    skipped: list[tuple[Path, str]] = []
+    rows = _rows(root, skipped)
+    if skipped:
+        warnings.warn("\n".join([f"{root}: {len(skipped)} files not taken:",
+                                  *skipped_lines(skipped)]), stacklevel=2)
     groups = sorted({group for *_, group in rows})
     path = None if test_only else split_file_of(root, split_file)
     splits = {"test": groups} if test_only else read_or_draw(
@@ -177,7 +192,7 @@ def list_folder(root: str | os.PathLike, split_file: str | os.PathLike | None = 
     records = [VideoRecord(dataset, cls, video, p, FOLDER_CLASSES.index(cls), split_of[group],
                            group, aligned and p.suffix.lower() in IMAGE_SUFFIXES)
                for cls, video, p, group in rows]
-    return finish(records, absent)
+    return finish(records, absent, skipped=skipped)
 
 
 def _prepare_options(root: Path, out: Path, options: dict) -> dict:

@@ -11,15 +11,20 @@ its pristine source: the video whose frames were manipulated, frame for frame (F
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from jdfd_lib.core.paths import is_file_name
+from jdfd_lib.core.walk import skipped_lines, walk_files
 from jdfd_lib.datasets.splits import SPLITS
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+# Containers that OpenCV's FFmpeg or, where it fails, PyAV (:mod:`jdfd_lib.faces.video`) read;
+# compared in lower case. ".ts" is MPEG transport stream (a TypeScript file fails to decode).
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
+                  ".asf", ".flv", ".3gp", ".ts", ".mts", ".m2ts", ".ogv", ".vob")
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,14 @@ class VideoRecord:
 
 class VideoList(list):
     """The records a reader returns, plus ``absent``: the videos a split file names but the
-    folder lacks (``method/video``; non-empty only with ``allow_missing=True``)."""
+    folder lacks (``method/video``; non-empty only with ``allow_missing=True``), and
+    ``skipped``: the files of the dataset's folders not taken, ``(path, reason)``."""
 
-    def __init__(self, records: Iterable[VideoRecord] = (), absent: Sequence[str] = ()):
+    def __init__(self, records: Iterable[VideoRecord] = (), absent: Sequence[str] = (),
+                 skipped: Sequence[tuple[Path, str]] = ()):
         super().__init__(records)
         self.absent = list(absent)
+        self.skipped = list(skipped)
 
 
 def assert_disjoint(records: Iterable[VideoRecord],
@@ -82,16 +90,31 @@ def existing_dir(path: Path, expected: str) -> Path:
 
 
 def videos_in(folder: Path, expected: str, suffixes: Sequence[str] = VIDEO_SUFFIXES,
-              recursive: bool = False, kind: str = "video files") -> list[Path]:
-    """Files of ``folder`` with one of ``suffixes`` (any case), sorted.
+              recursive: bool = False, kind: str = "video files",
+              skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Files of ``folder`` with one of ``suffixes`` (any case), sorted; symbolic links to
+    files and folders followed (:func:`jdfd_lib.core.walk.walk_files`).
+
+    Args:
+        skipped: where to add ``(path, reason)`` of every file not taken: broken links, link
+            loops, unreadable folders, and files of another suffix. Without it, the first
+            four are named in a warning (a reader of a fixed layout expects other files).
 
     Raises:
         FileNotFoundError: the folder is missing.
         ValueError: it holds no such file.
     """
     existing_dir(folder, expected)
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    videos = sorted(p for p in found if p.suffix.lower() in suffixes and p.is_file())
+    walk = walk_files(folder, recursive)
+    videos = [p for p in walk.files if p.suffix.lower() in suffixes]
+    if skipped is not None:
+        accepted = " ".join(suffixes)
+        skipped.extend(walk.skipped)
+        skipped.extend((p, f"not a {kind.removesuffix(' files')} suffix (accepted: {accepted})")
+                       for p in walk.files if p.suffix.lower() not in suffixes)
+    elif walk.skipped:
+        warnings.warn("\n".join([f"{folder}: {len(walk.skipped)} entries not listed:",
+                                  *skipped_lines(walk.skipped)]), stacklevel=2)
     if not videos:
         raise ValueError(f"{folder}: no {kind} ({'/'.join(suffixes)}); expected {expected}")
     return videos
@@ -113,10 +136,11 @@ def check_names(records: Iterable[VideoRecord]) -> None:
 
 
 def finish(records: list[VideoRecord], absent: Sequence[str] = (),
-           identity_splits: Sequence[str] = SPLITS) -> VideoList:
+           identity_splits: Sequence[str] = SPLITS,
+           skipped: Sequence[tuple[Path, str]] = ()) -> VideoList:
     """Check the names (:func:`check_names`), sort by (method, video), check disjointness
     (:func:`assert_disjoint`), wrap."""
     check_names(records)
     records.sort(key=lambda r: (r.method, r.video))
     assert_disjoint(records, identity_splits)
-    return VideoList(records, absent)
+    return VideoList(records, absent, skipped)

@@ -3,13 +3,18 @@ results (paper Sec. 3.1 pre-processing, Sec. 4.3 frame scores).
 
 Each video is scored as by :mod:`jdfd_lib.detection.detect` (evenly spaced frames, the
 largest Dlib face aligned and cropped, one fake score ``softmax(logits)[:, 1]`` per face). Folders
-are searched recursively for file names matching any pattern (case-insensitive; default ``*.mp4
-*.avi *.mov *.mkv``). Decoding, detection and alignment run in ``workers`` processes, one dlib
-aligner each; the model runs in the main process, ``batch_size`` faces at a time. The video
+are searched recursively for file names matching any pattern (case-insensitive; default: one
+``*SUFFIX`` per :data:`jdfd_lib.datasets.records.VIDEO_SUFFIXES`, ``*.mp4``, ``*.webm``, ...).
+Decoding, detection and alignment run in ``workers`` processes, one dlib aligner each; the
+model runs in the main process, ``batch_size`` faces at a time. The video
 score aggregates the frame scores by one of :data:`AGGREGATIONS` (``mean`` by default,
 ``median``, ``max``, ``vote``): "fake" at or above ``threshold`` (default 0.5), else "real";
 "no face" without faces. Unreadable videos (:class:`jdfd_lib.faces.video.VideoReadError`, OpenCV
-errors) get a row with the reason and no verdict; the others are still scored.
+errors) get a row with the reason and no verdict; the others are still scored. Symbolic links
+are followed (:func:`jdfd_lib.core.walk.walk_files`); broken links, link loops, unreadable
+folders and the count of files matching no pattern are printed (``skipped: PATH: reason``)
+and kept in ``detections.json``; a video read with PyAV because OpenCV could not
+(:func:`jdfd_lib.faces.video.probe_video`) is named on stderr.
 
 Output in ``out`` (:mod:`jdfd_lib.detection.results`): ``detections.csv`` (one row per video),
 ``frames.csv`` (frame scores) and ``detections.json`` (provenance: checkpoint sha256, run
@@ -23,6 +28,7 @@ from __future__ import annotations
 import fnmatch
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -36,6 +42,7 @@ import pandas as pd
 from jdfd_lib.core.errors import UserError, ignore_sigint, option
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.core.runinfo import file_sha256, library_versions
+from jdfd_lib.core.walk import skipped_lines, walk_files
 from jdfd_lib.datasets.records import VIDEO_SUFFIXES
 from jdfd_lib.detection.frames import (
     AGGREGATIONS,
@@ -59,25 +66,44 @@ DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
 
 
 def find_videos(inputs: Sequence[str | os.PathLike],
-                patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
-    """Video files given, and those found in folders (recursively, sorted), without repeats.
+                patterns: Sequence[str] = DEFAULT_PATTERNS,
+                skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Video files given, and those found in folders (recursively, symbolic links to files
+    and folders followed, sorted), without repeats (a file reached twice is listed once).
+
+    Args:
+        skipped: where to add ``(path, reason)`` of what a folder holds but is not taken:
+            each broken link, link loop and unreadable folder, and per folder one entry
+            counting the files that match no pattern (a folder of videos with sidecar files
+            is normal).
 
     Raises:
         UserError: a path is neither a file nor a folder, or a folder holds no matching file.
     """
     found: dict[Path, Path] = {}  # resolved -> as given or found
+    skipped = [] if skipped is None else skipped
     for raw in inputs:
         path = Path(raw)
         if path.is_file():
             found.setdefault(path.resolve(), path)
         elif path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and any(
-                fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns))
+            walk = walk_files(path)
+            matches = [p for p in walk.files if any(
+                fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns)]
+            skipped.extend(walk.skipped)
+            others = len(walk.files) - len(matches)
+            if others:
+                skipped.append((path, f"{others} files not matching {' '.join(patterns)} "
+                                      f"skipped (pass {option('patterns', '--glob')} to take "
+                                      f"them)"))
             if not matches:
                 raise UserError(f"{path}: no file matching {' '.join(patterns)} in this folder "
                                 f"or below; pass {option('patterns', '--glob')} to match others")
             for p in matches:
                 found.setdefault(p.resolve(), p)
+        elif path.is_symlink():
+            raise UserError(f"{path}: broken symbolic link to {os.readlink(path)}; expected a "
+                            "video or a folder of videos")
         else:
             raise UserError(f"{path}: no such file or folder; expected a video or a folder "
                             "of videos")
@@ -165,7 +191,9 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     Returns:
         ``counts`` (videos, scored, fake, real, no_face, unreadable: all of ``out``),
         ``unreadable`` (video, reason), ``done`` (videos processed now), ``skipped`` (done
-        before), and the paths ``detections``, ``frames``, ``json``.
+        before), ``skipped_files`` (path, reason: what the folders hold but was not taken,
+        printed on stderr as ``skipped: PATH: reason`` and kept in detections.json), and the
+        paths ``detections``, ``frames``, ``json``.
 
     Raises:
         UserError: a bad setting, a missing input, or results of other settings in ``out``.
@@ -175,14 +203,18 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     checkpoint, out = Path(checkpoint), Path(out)
     if not checkpoint.is_file():
         raise UserError(f"{checkpoint}: checkpoint not found")
-    videos = [str(v) for v in find_videos(inputs, patterns)]
+    skipped: list[tuple[Path, str]] = []
+    videos = [str(v) for v in find_videos(inputs, patterns, skipped)]
+    for line in skipped_lines(skipped):  # all of them in detections.json
+        print(line, file=sys.stderr)
     from jdfd_lib.evaluation.scoring import ScoreSettings, prepare_model
     from jdfd_lib.training.checkpoint import load_checkpoint  # heavy imports (torch, timm)
 
     model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
     ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
-    results = Results(out, _provenance(checkpoint, cfg, ecfg, aggregate, threshold), videos,
-                      force)
+    provenance = _provenance(checkpoint, cfg, ecfg, aggregate, threshold)
+    provenance["skipped_files"] = [{"path": str(p), "reason": why} for p, why in skipped]
+    results = Results(out, provenance, videos, force)
     todo = [v for v in videos if v not in results.rows]
     if results.changed:  # the same path, other content: the old verdict no longer holds
         print(f"{len(results.changed)} videos changed since they were scored (size or "
@@ -193,11 +225,15 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     try:
         with closing(_extractions(todo, ecfg, workers)) as stream:  # closed on Ctrl-C too
             for ext in progress_bar(stream, total=len(todo), desc="detect", unit="video"):
+                if ext[1] is not None and ext[1].stats.decoder != "opencv":  # said, once
+                    print(f"decoded with PyAV: {ext[0]}: {ext[1].stats.decoder_note}",
+                          file=sys.stderr)
                 results.add(*_score_video(*ext, model, settings, aggregate, threshold))
                 results.flush(force=False)
     finally:  # keep every finished video, also when interrupted
         results.flush()
     return {"counts": results.counts(), "unreadable": results.unreadable(), "done": len(todo),
-            "skipped": len(videos) - len(todo), "detections": out / DETECTIONS_CSV,
+            "skipped": len(videos) - len(todo), "skipped_files": skipped,
+            "detections": out / DETECTIONS_CSV,
             "frames": out / FRAMES_CSV, "json": out / DETECTIONS_JSON}
 

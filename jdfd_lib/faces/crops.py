@@ -24,7 +24,7 @@ from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
 from jdfd_lib.faces.images import is_image, read_image, resize_crop
 from jdfd_lib.faces.masks import DEFAULT_MASK_THRESHOLD, MASK_MODES, MaskMaker
-from jdfd_lib.faces.video import frame_count, read_frames, sample_frame_indices
+from jdfd_lib.faces.video import probe_video, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
 # Crop file formats (``ExtractConfig.image_format``): png and webp are lossless, jpg is lossy.
@@ -207,6 +207,8 @@ class VideoStats:
     no_face: list[int] = field(default_factory=list)
     read_error: list[int] = field(default_factory=list)  # requested but never decoded
     fallbacks: int = 0  # frames where the full-resolution retry ran
+    decoder: str = "opencv"  # "opencv" or "pyav" (jdfd_lib.faces.video.probe_video)
+    decoder_note: str = ""  # why not OpenCV
 
 
 class FaceCropList(list):
@@ -222,9 +224,10 @@ def _sampled_frames(path: str | os.PathLike, cfg: ExtractConfig,
         image = read_image(path)
         stats.n_frames, stats.requested = 1, [0]
         return iter([(0, image)])
-    stats.n_frames = frame_count(path)
+    info = probe_video(path)
+    stats.n_frames, stats.decoder, stats.decoder_note = info.n_frames, info.decoder, info.note
     stats.requested = sample_frame_indices(stats.n_frames, cfg.frames_per_video)
-    return read_frames(path, stats.requested)
+    return read_frames(path, stats.requested, info.decoder)
 
 
 def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner: FaceAligner,

@@ -19,6 +19,23 @@ from PIL import Image, UnidentifiedImageError
 from jdfd_lib.datasets.folder import IMAGE_SUFFIXES
 from jdfd_lib.faces.video import VideoReadError
 
+# Read with Pillow, not OpenCV: OpenCV's TIFF reader multiplies colours by alpha (an RGBA
+# TIFF comes out darkened), and Pillow's conversions are explicit. The first frame of a
+# multi-frame GIF or TIFF is the image. Other suffixes: OpenCV, as always.
+PILLOW_SUFFIXES = (".tif", ".tiff", ".gif")
+
+
+def _pillow_rgb(image: Image.Image) -> np.ndarray:
+    """RGB uint8 (H, W, 3) of an opened image's first frame: palette, grey and CMYK
+    converted, alpha dropped (as OpenCV does for a PNG), 16-bit grey scaled to 8 bits."""
+    image.seek(0)
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):  # 16/32-bit grey
+        values = np.asarray(image, dtype=np.float64)
+        scale = 257.0 if image.mode.startswith("I;16") or values.max() <= 65535 else 16843009.0
+        grey = np.clip(values if image.mode == "F" else values / scale, 0, 255)
+        return np.repeat(np.floor(grey).astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(image.convert("RGB"))
+
 
 def is_image(path: str | os.PathLike) -> bool:
     """Whether ``path`` names a still image (by suffix, any case)."""
@@ -26,7 +43,8 @@ def is_image(path: str | os.PathLike) -> bool:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """The RGB uint8 (H, W, 3) pixels of an image file (grey and alpha images converted).
+    """The RGB uint8 (H, W, 3) pixels of an image file (grey and alpha images converted; a
+    GIF or TIFF: its first frame, read with Pillow, :data:`PILLOW_SUFFIXES`).
 
     Raises:
         VideoReadError: the file is missing, empty, truncated or does not decode as an image
@@ -42,6 +60,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     try:  # OpenCV decodes a truncated file into a part-grey image with only a stderr note
         with Image.open(io.BytesIO(data)) as image:
             image.load()
+            if path.suffix.lower() in PILLOW_SUFFIXES:
+                return _pillow_rgb(image)
     except UnidentifiedImageError:
         raise VideoReadError(unreadable) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:

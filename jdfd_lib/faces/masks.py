@@ -31,7 +31,7 @@ import pandas as pd
 
 from jdfd_lib.datasets.records import VideoRecord
 from jdfd_lib.faces.index import read_index
-from jdfd_lib.faces.video import VideoReadError
+from jdfd_lib.faces.video import FrameReader, VideoReadError
 
 MASK_MODES = ("none", "official", "derived", "official+derived")
 MASK_SUFFIX = "_mask.png"
@@ -167,13 +167,14 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- reading videos
 class FrameCursor:
-    """The frames of one video in increasing order, decoded on demand (grab forward, retrieve
-    only the wanted ones, as :func:`jdfd_lib.faces.video.read_frames`)."""
+    """The frames of one video in increasing order, decoded on demand
+    (:class:`jdfd_lib.faces.video.FrameReader`: OpenCV, or PyAV where OpenCV fails, with a
+    warning); asking for an earlier frame starts over."""
 
     def __init__(self, path: str | os.PathLike, what: str) -> None:
         self.path, self.what = Path(path), what
-        self.cap: cv2.VideoCapture | None = None
-        self.pos = 0  # frames grabbed so far
+        self.reader: FrameReader | None = None
+        self.last = -1  # the frame asked last
 
     def get(self, index: int) -> np.ndarray | None:
         """Frame ``index`` as (H, W, 3) RGB uint8, or None past the video's end.
@@ -181,23 +182,20 @@ class FrameCursor:
         Raises:
             VideoReadError: the video cannot be opened (the message names it and its role).
         """
-        if self.cap is None or index < self.pos - 1:
+        if self.reader is None or index < self.last:
             self.close()
-            self.cap = cv2.VideoCapture(str(self.path))
-            if not self.path.is_file() or not self.cap.isOpened():
-                raise VideoReadError(f"{self.path}: cannot be opened; expected {self.what}")
-        while self.pos <= index:
-            if not self.cap.grab():
-                return None
-            self.pos += 1
-        ok, bgr = self.cap.retrieve()
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
+            try:
+                self.reader = FrameReader(self.path)
+            except VideoReadError as err:
+                raise VideoReadError(f"{err}; expected {self.what}") from None
+        self.last = index
+        return self.reader.get(index)
 
     def close(self) -> None:
         """Release the video."""
-        if self.cap is not None:
-            self.cap.release()
-        self.cap, self.pos = None, 0
+        if self.reader is not None:
+            self.reader.close()
+        self.reader, self.last = None, -1
 
 
 def read_frame(path: str | os.PathLike, index: int, what: str) -> np.ndarray | None:

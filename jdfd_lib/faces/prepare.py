@@ -167,6 +167,7 @@ def _video_meta(rec: VideoRecord, cfg: ExtractConfig, stats: VideoStats,
         "source": str(rec.path), "source_file": source, "label": rec.label, "split": rec.split,
         "identity": rec.identity, "config": cfg.fingerprint(), "n_frames": stats.n_frames,
         "frames_requested": stats.requested, "fallbacks": stats.fallbacks, "frames": frames,
+        "decoder": stats.decoder, "decoder_note": stats.decoder_note,
         "dropped": sorted([{"frame": i, "reason": "no_face"} for i in stats.no_face]
                           + [{"frame": i, "reason": "read_error"} for i in stats.read_error],
                           key=lambda d: d["frame"]),
@@ -320,7 +321,8 @@ def _prepare(dataset: str, root: Path, out: Path, cfg: ExtractConfig, verify: bo
     counts = {"done": 0 if merge else len(todo) - len(failures),
               "skipped": len(mine) - len(todo) if not merge else len(finished)}
     summary = build_summary(dataset, finished, counts, failures, repaired,
-                            getattr(records, "absent", []), time.perf_counter() - start)
+                            getattr(records, "absent", []), time.perf_counter() - start,
+                            getattr(records, "skipped", []))
     summary["config"] = asdict(cfg)
     summary["command"] = prepare_command(out, verify=False)
     if shard is not None:

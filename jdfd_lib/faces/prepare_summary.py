@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from jdfd_lib.core.errors import UserError, option
+from jdfd_lib.core.walk import skipped_lines
 from jdfd_lib.datasets.registry import DatasetOption, get_dataset, list_datasets
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, ExtractConfig
 from jdfd_lib.faces.index import settings_id
@@ -105,9 +107,12 @@ def _problems(metas: list[dict]) -> dict:
 
 
 def build_summary(dataset: str, metas: list[dict], counts: dict, failures: list[dict],
-                  repaired: list[dict], absent: list[str], seconds: float) -> dict:
+                  repaired: list[dict], absent: list[str], seconds: float,
+                  skipped_files: Sequence[tuple[Path, str]] = ()) -> dict:
     """The closing summary. Frame counts and the lists cover every finished video, skipped
-    ones included; ``failures``: videos that could not be read (path, reason)."""
+    ones included; ``failures``: videos that could not be read (path, reason);
+    ``skipped_files``: files of the dataset folder the reader did not take (path, reason);
+    ``decoded_with_pyav``: videos OpenCV could not decode, read with PyAV (path, reason)."""
     drops = [d["reason"] for m in metas for d in m["dropped"]]
     return {
         "dataset": dataset, "videos": len(metas) + len(failures), **counts,
@@ -120,6 +125,9 @@ def build_summary(dataset: str, metas: list[dict], counts: dict, failures: list[
         "seconds": round(seconds, 2), "failures": failures, **_problems(metas),
         "repaired": len(repaired), "repaired_videos": repaired, "absent_from_split": absent,
         "mask_crops": _mask_counts(metas),
+        "skipped_files": [{"path": str(p), "reason": why} for p, why in skipped_files],
+        "decoded_with_pyav": [{"path": m["source"], "reason": m["decoder_note"]}
+                              for m in metas if m.get("decoder") == "pyav"],
     }
 
 
@@ -140,7 +148,9 @@ def no_face_message(summary: dict, root: str | os.PathLike, out: Path) -> str:
 
 
 def report_lines(summary: dict) -> list[str]:
-    """The counts, then one line per failed, faceless, short or repaired video."""
+    """The counts, then one line per failed, faceless, short, repaired or PyAV-decoded video,
+    and the skipped files (the first :data:`jdfd_lib.core.walk.SKIPPED_SHOWN`, then a count;
+    all of them in prepare_summary.json)."""
     lines = [f"{key:>20}: {summary[key]}" for key in COUNT_KEYS]
     if summary.get("mask_crops"):
         lines.append(f"{'mask_crops':>20}: " + ", ".join(
@@ -150,6 +160,9 @@ def report_lines(summary: dict) -> list[str]:
     lines += [f"lost frames: {x['path']}: {x['lost']} of {x['requested']} unreadable"
               for x in summary["lost_frames"]]
     lines += [f"repaired: {x['path']}: {x['reason']}" for x in summary["repaired_videos"]]
+    lines += [f"decoded with PyAV: {x['path']}: {x['reason']}"
+              for x in summary.get("decoded_with_pyav", [])]
+    lines += skipped_lines((x["path"], x["reason"]) for x in summary.get("skipped_files", []))
     if summary["absent_from_split"]:
         lines.append(f"absent: {len(summary['absent_from_split'])} videos named by the split "
                      f"files are not in the dataset folder (left out: --allow-missing)")
@@ -160,7 +173,8 @@ def closing_line(summary: dict) -> str:
     """The last line of a successful run: finished, with the warnings counted."""
     warns = [f"{len(summary[k])} {what}" for k, what in (
         ("no_face_videos", "without a face"), ("lost_frames", "with unreadable frames"),
-        ("absent_from_split", "absent from the split files")) if summary[k]]
+        ("absent_from_split", "absent from the split files"),
+        ("skipped_files", "files skipped")) if summary.get(k)]
     state = f"with warnings: {', '.join(warns)} (listed above)" if warns else "no warnings"
     return (f"prepare finished: {summary['videos']} videos, {summary['faces_found']} face "
             f"crops; {state}")

@@ -226,6 +226,7 @@ def test_results_made_before_faces_were_tracked_are_refused_unless_forced(
     assert "track" in pd.read_csv(out / "frames.csv").columns
 
 
+@pytest.mark.slow  # two extractions, a picture: about 4 s
 def test_one_video_printout_names_the_tracks_and_the_deciding_one(
         videos: Path, brightness: Path, tmp_path: Path, capsys) -> None:
     from jdfd_lib.cli import main
@@ -236,6 +237,7 @@ def test_one_video_printout_names_the_tracks_and_the_deciding_one(
     assert "2 face tracks (up to 2 faces in one frame); video score from track 1 (the most " \
            "suspicious)" in out
     assert "verdict at 0.5: FAKE" in out
+    assert cv2.imread(str(tmp_path / "p.png")) is not None
     header = next(ln.split() for ln in out.splitlines() if ln.split()[:2] == ["frame", "track"])
     assert header == ["frame", "track", "n_faces", "score"]
     assert main(["detect", str(videos / "two.mp4"), "--checkpoint", str(brightness),

@@ -57,6 +57,13 @@ def test_a_far_away_face_is_another_track_even_when_alone() -> None:
     assert assign_tracks([(0, [_box(0)]), (5, [_box(400)])]) == [[0], [1]]
 
 
+def test_a_moving_face_missing_for_a_while_is_looked_for_near_where_it_was() -> None:
+    """A face moving 30 px a frame, lost for 8 frames, back 20 px further on: the same track
+    (its velocity is not extrapolated over the gap, which would put it 240 px away)."""
+    frames = [(0, [_box(20)]), (1, [_box(50)]), (9, [_box(70)])]
+    assert assign_tracks(frames) == [[0], [0], [0]]
+
+
 def test_a_spurious_one_frame_detection_is_scored_but_does_not_decide() -> None:
     """30 frames of one face (score 0.2) and, in one frame, a false detection scoring 0.99:
     the video stays real. A track needs 10 % of the frames with a face (3 here), and at least

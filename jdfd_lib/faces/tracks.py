@@ -6,7 +6,8 @@ are one person's so that each person gets a score (:mod:`jdfd_lib.detection.fram
 :class:`FaceTracker` links the faces of consecutive sampled frames by their boxes only:
 
 - each track predicts its box at the new frame from its last two boxes (constant velocity per
-  frame number; no velocity after one box), so two faces that cross keep their tracks;
+  frame number, at most one step of the last two's spacing ahead; none after one box), so two
+  faces that cross keep their tracks;
 - a face and a track may be linked when the face's box overlaps the prediction (IoU at least
   :data:`LINK_IOU`) or its centre lies within :data:`LINK_DISTANCE` face widths of the
   prediction's; the links are chosen greedily, best first (highest IoU, then nearest centre,
@@ -50,14 +51,16 @@ class _Track:
     box: Box  # last box
     frame: int  # frame number of the last box
     velocity: Box = (0.0, 0.0, 0.0, 0.0)  # box change per frame number
+    step: int = 0  # frames between the last two boxes
 
     def predict(self, frame: int) -> Box:
-        step = frame - self.frame
+        # at most one step ahead: a face missing for a while is looked for near where it was
+        step = min(frame - self.frame, self.step)
         return tuple(b + v * step for b, v in zip(self.box, self.velocity, strict=True))
 
     def update(self, box: Box, frame: int) -> None:
-        step = max(frame - self.frame, 1)
-        self.velocity = tuple((n - o) / step for n, o in zip(box, self.box, strict=True))
+        self.step = max(frame - self.frame, 1)
+        self.velocity = tuple((n - o) / self.step for n, o in zip(box, self.box, strict=True))
         self.box, self.frame = tuple(box), frame
 
 

@@ -251,6 +251,12 @@ def test_one_video_printout_names_the_tracks_and_the_deciding_one(
                  "--frames", str(FRAMES), "--faces", "largest"]) == 0
     out = capsys.readouterr().out
     assert "face tracks" not in out and "verdict at 0.5: REAL" in out
+    # many videos: the summary counts the videos with several face tracks
+    assert main(["detect", str(videos), "--checkpoint", str(brightness), "--frames", str(FRAMES),
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "2 videos: 1 fake, 1 real" in out
+    assert "1 videos with several face tracks: each scored by its most suspicious one" in out
 
 
 def test_align_all_adds_the_other_faces_to_the_tracked_one() -> None:

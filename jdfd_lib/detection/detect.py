@@ -299,8 +299,8 @@ def _run_many(args: argparse.Namespace) -> int:
           f"{c['unreadable']} unreadable (video score: {args.aggregate}, threshold "
           f"{args.threshold})")
     if c["several_faces"]:
-        print(f"{c['several_faces']} videos with several faces: each scored by its most "
-              f"suspicious face track (columns face_tracks, track)")
+        print(f"{c['several_faces']} videos with several face tracks: each scored by its most "
+              f"suspicious one (columns face_tracks, max_faces, track)")
     print(f"results: {res['detections']}; per frame: {res['frames']}; provenance: {res['json']}")
     for bad in res["unreadable"]:
         print(f"unreadable: {bad['video']}: {bad['reason']}", file=sys.stderr)

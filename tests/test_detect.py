@@ -128,9 +128,11 @@ def test_detect_prints_frame_scores_and_writes_the_picture(face_clips: dict[str,
     res = detect.detect_video(video, demo_ckpt, frames=3)
     table = res["frames"]
     assert res["n_sampled"] == 3 and res["n_faces"] == len(table) >= 1
+    assert (len(res["tracks"]), res["track"], res["max_faces"]) == (1, 0, 1)
     assert res["n_faces"] + len(res["no_face_frames"]) + len(res["read_error_frames"]) == 3
     rows = [ln.split() for ln in printed.splitlines()]
-    shown = {r[0]: r[1] for r in rows if len(r) >= 2 and r[0].isdigit()}  # frame -> score
+    # frame, track, n_faces, score, recon_error: one face, track 0, in every frame
+    shown = {r[0]: r[3] for r in rows if len(r) >= 4 and r[0].isdigit() and r[1:3] == ["0", "1"]}
     assert shown == {str(f): f"{v:.4f}" for f, v in zip(table["frame"], table["score"],
                                                          strict=True)}
     assert f"no face: {len(res['no_face_frames'])}" in printed

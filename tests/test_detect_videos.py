@@ -136,7 +136,8 @@ def test_one_row_per_video_with_counts_matching_the_frame_rows(first: dict, fold
     det, frames, _ = _tables(first["detections"].parent)
     assert det["video"].tolist() == [str(folder / v) for v in READABLE + UNREADABLE]
     assert list(det.columns) == dv.DETECTION_COLUMNS
-    assert list(frames.columns) == ["video", "frame", "score", "recon_error"]
+    assert list(frames.columns) == ["video", "frame", "track", "n_faces", "left", "top", "right",
+                                    "bottom", "score", "recon_error"]
     rows = det.set_index("video")
     for name in READABLE:
         row, own = rows.loc[str(folder / name)], frames[frames["video"] == str(folder / name)]
@@ -172,7 +173,9 @@ def test_provenance_names_the_checkpoint_settings_and_unreadable_files(first: di
     assert (prov["aggregate"], prov["threshold"]) == ("mean", 0.5)
     assert {"torch", "dlib", "cv2", "python"} <= set(prov["versions"])
     assert prov["counts"] == {"videos": 5, "scored": 2, "fake": first["counts"]["fake"],
-                              "real": first["counts"]["real"], "no_face": 1, "unreadable": 2}
+                              "real": first["counts"]["real"], "no_face": 1, "unreadable": 2,
+                              "several_faces": 0}
+    assert prov["faces"] == {"faces": "all", "min_track_share": 0.1}
     assert [u["video"] for u in prov["unreadable"]] == [str(folder / v) for v in UNREADABLE]
     assert first["unreadable"] == prov["unreadable"]
 
@@ -181,11 +184,11 @@ def _counting(monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None) -> li
     """Record every extraction; raise KeyboardInterrupt at call ``stop_at`` (1-based)."""
     calls, real, total = [], dv._extract, itertools.count(1)
 
-    def extract(video: str, ecfg):
+    def extract(video: str, ecfg, faces):
         calls.append(Path(video).name)
         if next(total) == stop_at:
             raise KeyboardInterrupt
-        return real(video, ecfg)
+        return real(video, ecfg, faces)
 
     monkeypatch.setattr(dv, "_extract", extract)
     return calls

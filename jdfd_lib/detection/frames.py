@@ -2,9 +2,11 @@
 many-video job (:mod:`jdfd_lib.detection.videos`) and the notebooks' browser
 (:mod:`jdfd_lib.experiments.browse`).
 
-- :func:`score_video`: the fake score ``softmax(logits)[:, 1]`` of each face, ``batch_size`` at a
-  time, with the same normalisation as ``evaluate`` (:mod:`jdfd_lib.evaluation.scoring`), and
-  the video score by one of :data:`AGGREGATIONS` (:func:`aggregate_scores`);
+- :func:`score_faces`: the fake score ``softmax(logits)[:, 1]`` of each face, ``batch_size`` at a
+  time, with the same normalisation as ``evaluate`` (:mod:`jdfd_lib.evaluation.scoring`); each
+  face track's score by one of :data:`AGGREGATIONS` (:func:`aggregate_scores`), and the video
+  score: the most suspicious deciding track's (:func:`track_scores`; :func:`score_video` is
+  the same without the track table);
 - :func:`model_views`: what a detector shows of the crops (reconstruction and its error,
   interpretation maps), through the detector contract only;
 - :func:`extraction_config`: the pre-processing of a checkpoint's profile.
@@ -33,6 +35,13 @@ from jdfd_lib.evaluation.scoring import (
 )
 from jdfd_lib.faces.crops import EXTRACT_PROFILES, MAX_CROP, ExtractConfig, FaceCrop
 
+# A face track decides the video score when it holds at least this share of the frames with a
+# face, and at least 2 of them (1 when only one frame has a face): a face seen in one frame
+# of many (often a false detection: a pattern, a poster) is scored and reported but cannot
+# make the video fake by itself. When no track is that long, the longest tracks decide.
+MIN_TRACK_SHARE = 0.1
+BOX_COLUMNS = ["left", "top", "right", "bottom"]  # a face's detection box, frame pixels
+
 
 class Aggregation(NamedTuple):
     """How the frame scores (N,) of a video, N >= 1, become one video score."""
@@ -53,10 +62,11 @@ AGGREGATIONS: dict[str, Aggregation] = {
 
 
 def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
-                   **counts: int | None) -> None:
+                   min_track_share: float = MIN_TRACK_SHARE, **counts: int | None) -> None:
     """Raise :class:`UserError` for an unknown aggregation, a threshold outside (0, 1), a
-    count (``frames=...``) that is neither None nor positive, or a ``crop_size`` outside 8 to
-    :data:`~jdfd_lib.faces.crops.MAX_CROP`. Cheap: call it first."""
+    ``min_track_share`` outside [0, 1], a count (``frames=...``) that is neither None nor
+    positive, or a ``crop_size`` outside 8 to :data:`~jdfd_lib.faces.crops.MAX_CROP`. Cheap:
+    call it first."""
     for name, value in counts.items():
         require_positive(value, name, "--" + name.replace("_", "-"))
     crop = counts.get("crop_size")
@@ -69,6 +79,9 @@ def check_settings(aggregate: str = "mean", threshold: float = DECISION_THRESHOL
     if isinstance(threshold, bool) or not 0.0 < threshold < 1.0:
         raise UserError(f"{option('threshold', '--threshold')} must be between 0 and 1 "
                         f"(exclusive), got {threshold!r}")
+    if isinstance(min_track_share, bool) or not 0.0 <= min_track_share <= 1.0:
+        raise UserError(f"{option('min_track_share', '--min-track-share')} must be from 0 to 1, "
+                        f"got {min_track_share!r}")
 
 
 def aggregate_scores(scores: Sequence[float], aggregate: str = "mean",
@@ -171,22 +184,75 @@ def extraction_config(profile: str, frames: int | None = None, crop_size: int | 
                    **{k: v for k, v in overrides.items() if v is not None}, workers=1)
 
 
-def score_video(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
-                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
-                ) -> tuple[pd.DataFrame, float, str | None]:
-    """Score the faces of one video, ``settings.batch_size`` at a time, and aggregate them.
+class VideoScore(NamedTuple):
+    """One video's scores (:func:`score_faces`)."""
+
+    frames: pd.DataFrame  # one row per face: frame, track, n_faces, box, score[, recon_error]
+    tracks: pd.DataFrame  # one row per face track: track, faces, score, decides
+    score: float  # the video score: the deciding track's (NaN without faces)
+    verdict: str | None  # "fake" at or above the threshold, "real"; None without faces
+    track: int | None  # the track the video score comes from (None without faces)
+
+
+def deciding_length(n_face_frames: int, min_track_share: float = MIN_TRACK_SHARE) -> int:
+    """Faces a track needs to decide the video score (:data:`MIN_TRACK_SHARE`)."""
+    return max(min(2, n_face_frames), int(np.ceil(min_track_share * n_face_frames - 1e-9)))
+
+
+def track_scores(frames: pd.DataFrame, aggregate: str = "mean",
+                 threshold: float = DECISION_THRESHOLD,
+                 min_track_share: float = MIN_TRACK_SHARE) -> VideoScore:
+    """Each face track's score and the video score from a frame table (frame, track, score).
+
+    A track's score aggregates its faces' scores by ``aggregate``; the tracks with at least
+    :func:`deciding_length` faces (all of the longest when none has that many) decide, and
+    the video gets the highest deciding score, the most suspicious face (ties: lower id).
+    """
+    check_settings(aggregate, threshold, min_track_share)
+    need = deciding_length(frames["frame"].nunique(), min_track_share)
+    rows = [{"track": int(t), "faces": len(g),
+             "score": aggregate_scores(g["score"].to_numpy(), aggregate, threshold)[0]}
+            for t, g in frames.groupby("track", sort=True)]
+    tracks = pd.DataFrame(rows, columns=["track", "faces", "score"])
+    tracks["decides"] = tracks["faces"] >= min(need, tracks["faces"].max() if rows else 0)
+    if not rows:
+        return VideoScore(frames, tracks, float("nan"), None, None)
+    best = tracks[tracks["decides"]].sort_values(["score", "track"], ascending=[False, True],
+                                                 kind="stable").iloc[0]
+    score = float(best["score"])
+    return VideoScore(frames, tracks, score, "fake" if score >= threshold else "real",
+                      int(best["track"]))
+
+
+def score_faces(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
+                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD,
+                min_track_share: float = MIN_TRACK_SHARE) -> VideoScore:
+    """Score the faces of one video, ``settings.batch_size`` at a time, and its face tracks.
 
     Returns:
-        The frame table (frame, score and, with a decoder, recon_error; float32 as the model
-        computes them), the video score (NaN without faces) and the verdict ("fake", "real";
-        None without faces).
+        The frame table (frame, track, n_faces, box, score and, with a decoder,
+        recon_error; scores float32 as the model computes them), the track table, the video
+        score and verdict (:func:`track_scores`) and the deciding track.
     """
+    check_settings(aggregate, threshold, min_track_share)
     images = [c.image for c in crops]
     table = score_batches(model, _batches(images, model, settings.batch_size), settings)
     table = table.astype(np.float32)  # (N, 1 or 2) even when N == 0
-    table.insert(0, "frame", [c.frame for c in crops])
-    score, verdict = aggregate_scores(table["score"].to_numpy(), aggregate, threshold)
-    return table, score, verdict
+    boxes = np.array([c.box for c in crops], dtype=np.int64).reshape(-1, 4)
+    for i, (name, values) in enumerate([
+            ("frame", [c.frame for c in crops]), ("track", [c.track for c in crops]),
+            ("n_faces", [c.n_faces for c in crops]), *zip(BOX_COLUMNS, boxes.T, strict=True)]):
+        table.insert(i, name, np.asarray(values, dtype=np.int64))
+    return track_scores(table, aggregate, threshold, min_track_share)
+
+
+def score_video(crops: list[FaceCrop], model: Detector, settings: ScoreSettings,
+                aggregate: str = "mean", threshold: float = DECISION_THRESHOLD
+                ) -> tuple[pd.DataFrame, float, str | None]:
+    """:func:`score_faces` as (frame table, video score, verdict): with one face a frame,
+    the aggregated frame scores (NaN and None without faces)."""
+    res = score_faces(crops, model, settings, aggregate, threshold)
+    return res.frames, res.score, res.verdict
 
 
 def model_views(model: Detector, images: list[np.ndarray]

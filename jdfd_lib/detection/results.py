@@ -2,10 +2,11 @@
 frame scores, gathered per video).
 
 :class:`Results` owns one output folder: ``detections.csv`` (one row per video,
-:data:`DETECTION_COLUMNS`), ``frames.csv`` (video, frame, score, and recon_error for JDFD) and
-``detections.json`` (provenance, counts, unreadable files). Every file is replaced atomically
-(:mod:`jdfd_lib.core.atomic`); the CSVs at most every :data:`FLUSH_SECONDS` and when the job
-ends or is interrupted, so a half-written row never counts as done. Opening a folder keeps the
+:data:`DETECTION_COLUMNS`), ``frames.csv`` (one row per face of a frame: video, frame, track,
+n_faces, box, score, and recon_error for JDFD) and ``detections.json`` (provenance, counts,
+unreadable files). Every file is replaced atomically (:mod:`jdfd_lib.core.atomic`); the CSVs
+at most every :data:`FLUSH_SECONDS` and when the job ends or is interrupted, so a
+half-written row never counts as done. Opening a folder keeps the
 videos finished with the same :data:`RESUME_KEYS` whose files are as they were read (size and
 modification time, kept in the JSON's ``files``; a changed file is scored again) and refuses
 other settings unless ``force``.
@@ -24,11 +25,16 @@ from jdfd_lib.core.atomic import write_csv, write_json
 from jdfd_lib.core.errors import UserError, option
 from jdfd_lib.core.paths import file_identity
 
+# frames_scored: frames with a face; face_tracks: faces followed through the video; max_faces:
+# the most faces in one frame; track: the face track the video score comes from
 DETECTION_COLUMNS = ["video", "frames_sampled", "frames_scored", "frames_no_face",
-                     "frames_unreadable", "video_score", "verdict", "error"]
+                     "frames_unreadable", "face_tracks", "max_faces", "track", "video_score",
+                     "verdict", "error"]
+FRAME_COLUMNS = ["video", "frame", "track", "n_faces", "left", "top", "right", "bottom", "score"]
 DETECTIONS_CSV, FRAMES_CSV, DETECTIONS_JSON = "detections.csv", "frames.csv", "detections.json"
-# what makes earlier results reusable: the same model file, crops, aggregation and threshold
-RESUME_KEYS = ("checkpoint_sha256", "extraction", "aggregate", "threshold")
+# what makes earlier results reusable: the same model file, crops, faces examined (results
+# made before faces were tracked have none: refused), aggregation and threshold
+RESUME_KEYS = ("checkpoint_sha256", "extraction", "faces", "aggregate", "threshold")
 FLUSH_SECONDS = 10.0  # rewrite the CSVs at most this often (rewriting is O(videos done))
 NO_FACE = "no face"
 # exact float parsing, so that resumed results equal uninterrupted ones (pandas 3 parses
@@ -96,7 +102,8 @@ class Results:
         except (OSError, ValueError) as err:
             raise UserError(f"{path}: cannot read the settings of the results in {self.out} "
                             f"({type(err).__name__}); {_fix()}") from None
-        diff = [f"{k} {old!r} there, {new!r} now" for k in RESUME_KEYS
+        diff = [f"{k} {old!r} there, {new!r} now" if k in previous
+                else f"{k} not recorded there (an older jdfd), {new!r} now" for k in RESUME_KEYS
                 for old, new in [_difference(previous.get(k), self.provenance[k])] if old != new]
         if diff:
             raise UserError(f"{path}: the results in {self.out} were made with other settings "
@@ -114,7 +121,7 @@ class Results:
         self.rows = {r["video"]: r for r in read if r["video"] not in self.changed}
         self.files = {v: files[v] for v in self.rows}
         if (self.out / FRAMES_CSV).exists():
-            frames = _read_csv(self.out / FRAMES_CSV, ["video", "frame", "score"], dtype={
+            frames = _read_csv(self.out / FRAMES_CSV, FRAME_COLUMNS, dtype={
                 "video": str, "score": np.float32, "recon_error": np.float32})
             # rows of a video missing from detections.csv (a stop between the two writes)
             # are dropped: that video is done again
@@ -135,7 +142,7 @@ class Results:
         videos = self._ordered()
         frames = [self.frames[v] for v in videos if len(self.frames.get(v, ()))]
         write_csv(pd.concat(frames, ignore_index=True) if frames
-                  else pd.DataFrame(columns=["video", "frame", "score"]),
+                  else pd.DataFrame(columns=FRAME_COLUMNS),
                   self.out / FRAMES_CSV)
         write_csv(pd.DataFrame([self.rows[v] for v in videos], columns=DETECTION_COLUMNS),
                   self.out / DETECTIONS_CSV)
@@ -143,11 +150,14 @@ class Results:
         self.last_flush = time.monotonic()
 
     def counts(self) -> dict[str, int]:
-        """Videos, scored (fake or real), fake, real, no face and unreadable."""
+        """Videos, scored (fake or real), fake, real, no face, unreadable, and several faces
+        (videos with more than one face track)."""
         verdicts = [r["verdict"] for r in self.rows.values()]
+        several = sum(int(r["face_tracks"] or 0) > 1 for r in self.rows.values())
         return {"videos": len(verdicts), "scored": verdicts.count("fake") + verdicts.count("real"),
                 "fake": verdicts.count("fake"), "real": verdicts.count("real"),
-                "no_face": verdicts.count(NO_FACE), "unreadable": len(self.unreadable())}
+                "no_face": verdicts.count(NO_FACE), "unreadable": len(self.unreadable()),
+                "several_faces": several}
 
     def unreadable(self) -> list[dict]:
         """``{"video", "reason"}`` of each video that could not be read."""

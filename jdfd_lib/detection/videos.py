@@ -1,24 +1,28 @@
 """``python -m jdfd_lib detect`` over many videos: folders, parallel extraction, resumable
 results (paper Sec. 3.1 pre-processing, Sec. 4.3 frame scores).
 
-Each video is scored as by :mod:`jdfd_lib.detection.detect` (evenly spaced frames, the
-largest Dlib face aligned and cropped, one fake score ``softmax(logits)[:, 1]`` per face). Folders
-are searched recursively for file names matching any pattern (case-insensitive; default: one
-``*SUFFIX`` per :data:`jdfd_lib.datasets.records.VIDEO_SUFFIXES`, ``*.mp4``, ``*.webm``, ...).
-Decoding, detection and alignment run in ``workers`` processes, one dlib aligner each; the
-model runs in the main process, ``batch_size`` faces at a time. The video
-score aggregates the frame scores by one of :data:`AGGREGATIONS` (``mean`` by default,
-``median``, ``max``, ``vote``): "fake" at or above ``threshold`` (default 0.5), else "real";
-"no face" without faces. Unreadable videos (:class:`jdfd_lib.faces.video.VideoReadError`, OpenCV
-errors) get a row with the reason and no verdict; the others are still scored. Symbolic links
-are followed (:func:`jdfd_lib.core.walk.walk_files`); broken links, link loops, unreadable
-folders and the count of files matching no pattern are printed (``skipped: PATH: reason``)
-and kept in ``detections.json``; a video read with PyAV because OpenCV could not
+Each video is scored as by :mod:`jdfd_lib.detection.detect` (evenly spaced frames, every Dlib
+face aligned and cropped and linked into face tracks, or only the largest with
+``faces="largest"``; one fake score ``softmax(logits)[:, 1]`` per face). Folders are searched
+recursively for file names matching any pattern (case-insensitive; default: one ``*SUFFIX``
+per :data:`jdfd_lib.datasets.records.VIDEO_SUFFIXES`, ``*.mp4``, ``*.webm``, ...). Decoding,
+detection and alignment run in ``workers`` processes, one dlib aligner each; the model runs in
+the main process, ``batch_size`` faces at a time. Each face track's score aggregates its frame
+scores by one of :data:`AGGREGATIONS` (``mean`` by default, ``median``, ``max``, ``vote``); the
+video gets its most suspicious track's score among those seen in enough frames
+(:func:`jdfd_lib.detection.frames.track_scores`): "fake" at or above ``threshold`` (default
+0.5), else "real"; "no face" without faces. Unreadable videos
+(:class:`jdfd_lib.faces.video.VideoReadError`, OpenCV errors) get a row with the reason and no
+verdict; the others are still scored. Symbolic links are followed
+(:func:`jdfd_lib.core.walk.walk_files`); broken links, link loops, unreadable folders and the
+count of files matching no pattern are printed (``skipped: PATH: reason``) and kept in
+``detections.json``; a video read with PyAV because OpenCV could not
 (:func:`jdfd_lib.faces.video.probe_video`) is named on stderr.
 
 Output in ``out`` (:mod:`jdfd_lib.detection.results`): ``detections.csv`` (one row per video),
-``frames.csv`` (frame scores) and ``detections.json`` (provenance: checkpoint sha256, run
-config, extraction settings, aggregation, threshold, library versions). A rerun on the same
+``frames.csv`` (one row per face and frame) and ``detections.json`` (provenance: checkpoint
+sha256, run config, extraction settings, faces examined, aggregation, threshold, library
+versions). A rerun on the same
 ``out`` skips the videos finished with the same settings and tries unreadable ones again;
 other settings are refused unless ``force`` (which starts afresh).
 """
@@ -46,9 +50,10 @@ from jdfd_lib.core.walk import skipped_lines, walk_files
 from jdfd_lib.datasets.records import VIDEO_SUFFIXES
 from jdfd_lib.detection.frames import (
     AGGREGATIONS,
+    MIN_TRACK_SHARE,
     check_settings,
     extraction_config,
-    score_video,
+    score_faces,
 )
 from jdfd_lib.detection.results import (
     DETECTION_COLUMNS,
@@ -59,7 +64,8 @@ from jdfd_lib.detection.results import (
     Results,
 )
 from jdfd_lib.evaluation.metrics import DECISION_THRESHOLD
-from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, extract_video_faces
+from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, check_faces, extract_video_faces
+from jdfd_lib.faces.tracks import FACE_POLICIES
 from jdfd_lib.faces.video import VideoReadError
 
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
@@ -110,22 +116,23 @@ def find_videos(inputs: Sequence[str | os.PathLike],
     return list(found.values())
 
 
-def _extract(video: str, ecfg: ExtractConfig) -> tuple[str, FaceCropList | None, str]:
+def _extract(video: str, ecfg: ExtractConfig,
+             faces: str) -> tuple[str, FaceCropList | None, str]:
     """(video, its faces, "") or (video, None, one-line reason it cannot be read); runs in
     a worker process."""
     try:
-        return video, extract_video_faces(video, ecfg, ecfg.shared_aligner()), ""
+        return video, extract_video_faces(video, ecfg, ecfg.shared_aligner(), faces), ""
     except (VideoReadError, cv2.error) as err:
         text = " ".join(str(err).split())  # OpenCV messages span lines
         return video, None, text.removeprefix(f"{video}: ")
 
 
-def _extractions(videos: list[str], ecfg: ExtractConfig,
-                 workers: int) -> Iterator[tuple[str, FaceCropList | None, str]]:
+def _extractions(videos: list[str], ecfg: ExtractConfig, workers: int,
+                 faces: str) -> Iterator[tuple[str, FaceCropList | None, str]]:
     """Yield each video's faces as it finishes (in-process when one worker suffices)."""
     if workers == 1 or len(videos) <= 1:
         for video in videos:
-            yield _extract(video, ecfg)
+            yield _extract(video, ecfg, faces)
         return
     # spawn, not fork: the main process may hold CUDA and torch threads; workers ignore
     # SIGINT so that Ctrl-C is answered once, here
@@ -134,7 +141,7 @@ def _extractions(videos: list[str], ecfg: ExtractConfig,
     queue, pending = iter(videos), set()
     try:
         while True:  # at most 2 videos per worker in flight: finished faces wait in memory
-            pending |= {pool.submit(_extract, v, ecfg)
+            pending |= {pool.submit(_extract, v, ecfg, faces)
                         for v in islice(queue, 2 * workers - len(pending))}
             if not pending:
                 break
@@ -146,26 +153,34 @@ def _extractions(videos: list[str], ecfg: ExtractConfig,
 
 
 def _score_video(video: str, crops: FaceCropList | None, error: str, model, settings,
-                 aggregate: str, threshold: float) -> tuple[dict, pd.DataFrame]:
+                 aggregate: str, threshold: float,
+                 min_track_share: float) -> tuple[dict, pd.DataFrame]:
     """The detections.csv row and frames.csv rows of one extracted video."""
 
     if crops is None:
-        return {"video": video, **dict.fromkeys(DETECTION_COLUMNS[1:5], 0),
+        return {"video": video, **dict.fromkeys(DETECTION_COLUMNS[1:7], 0), "track": "",
                 "video_score": float("nan"), "verdict": "", "error": error}, pd.DataFrame()
-    table, score, verdict = score_video(crops, model, settings, aggregate, threshold)
+    res = score_faces(crops, model, settings, aggregate, threshold, min_track_share)
+    table = res.frames
     table.insert(0, "video", video)
     st = crops.stats
-    return {"video": video, "frames_sampled": len(st.requested), "frames_scored": len(table),
-            "frames_no_face": len(st.no_face), "frames_unreadable": len(st.read_error),
-            "video_score": score, "verdict": verdict or NO_FACE, "error": ""}, table
+    return {"video": video, "frames_sampled": len(st.requested),
+            "frames_scored": table["frame"].nunique(), "frames_no_face": len(st.no_face),
+            "frames_unreadable": len(st.read_error), "face_tracks": len(res.tracks),
+            "max_faces": int(table["n_faces"].max()) if len(table) else 0,
+            "track": "" if res.track is None else res.track, "video_score": res.score,
+            "verdict": res.verdict or NO_FACE, "error": ""}, table
 
 
-def _provenance(checkpoint: Path, cfg, ecfg: ExtractConfig, aggregate: str,
-                threshold: float) -> dict:
-    """What produced the results: model file, run, crops, aggregation, libraries."""
+def _provenance(checkpoint: Path, cfg, ecfg: ExtractConfig, faces: str, min_track_share: float,
+                aggregate: str, threshold: float) -> dict:
+    """What produced the results: model file, run, crops, faces, aggregation, libraries."""
     return {"checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(checkpoint),
             "run_name": cfg.run_name, "run_config": cfg.to_dict(),
-            "extraction": ecfg.fingerprint(), "aggregate": aggregate,
+            "extraction": ecfg.fingerprint(),
+            "faces": {"faces": faces, "min_track_share": float(min_track_share)},
+            "faces_description": FACE_POLICIES[faces],
+            "aggregate": aggregate,
             "aggregate_description": AGGREGATIONS[aggregate].description,
             "threshold": float(threshold), "versions": library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -177,7 +192,8 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
                   crop_size: int | None = None, batch_size: int | None = None,
                   workers: int = 1, aggregate: str = "mean",
                   threshold: float = DECISION_THRESHOLD, force: bool = False,
-                  allow_pickle: bool = False) -> dict:
+                  allow_pickle: bool = False, faces: str = "all",
+                  min_track_share: float = MIN_TRACK_SHARE) -> dict:
     """Score videos and folders of videos; write (or resume) the results in ``out``.
 
     Args:
@@ -186,6 +202,10 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
         out: folder for detections.csv, frames.csv and detections.json.
         workers: processes decoding and aligning videos in parallel.
         force: replace results in ``out`` made with other settings.
+        faces: "all" (every face, in tracks; the video gets its most suspicious track) or
+            "largest" (:data:`jdfd_lib.faces.tracks.FACE_POLICIES`).
+        min_track_share: a track decides the video score when it holds at least this share
+            of the frames with a face (:data:`jdfd_lib.detection.frames.MIN_TRACK_SHARE`).
         Others: as for :func:`jdfd_lib.detection.detect.detect_video`.
 
     Returns:
@@ -198,8 +218,9 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     Raises:
         UserError: a bad setting, a missing input, or results of other settings in ``out``.
     """
-    check_settings(aggregate, threshold, frames=frames, crop_size=crop_size,
+    check_settings(aggregate, threshold, min_track_share, frames=frames, crop_size=crop_size,
                    batch_size=batch_size, workers=workers)
+    check_faces(faces)
     checkpoint, out = Path(checkpoint), Path(out)
     if not checkpoint.is_file():
         raise UserError(f"{checkpoint}: checkpoint not found")
@@ -212,7 +233,8 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
 
     model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
     ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
-    provenance = _provenance(checkpoint, cfg, ecfg, aggregate, threshold)
+    provenance = _provenance(checkpoint, cfg, ecfg, faces, min_track_share, aggregate,
+                             threshold)
     provenance["skipped_files"] = [{"path": str(p), "reason": why} for p, why in skipped]
     results = Results(out, provenance, videos, force)
     todo = [v for v in videos if v not in results.rows]
@@ -223,12 +245,13 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
     model = prepare_model(model, settings)
     try:
-        with closing(_extractions(todo, ecfg, workers)) as stream:  # closed on Ctrl-C too
+        with closing(_extractions(todo, ecfg, workers, faces)) as stream:  # closed on Ctrl-C too
             for ext in progress_bar(stream, total=len(todo), desc="detect", unit="video"):
                 if ext[1] is not None and ext[1].stats.decoder != "opencv":  # said, once
                     print(f"decoded with PyAV: {ext[0]}: {ext[1].stats.decoder_note}",
                           file=sys.stderr)
-                results.add(*_score_video(*ext, model, settings, aggregate, threshold))
+                results.add(*_score_video(*ext, model, settings, aggregate, threshold,
+                                          min_track_share))
                 results.flush(force=False)
     finally:  # keep every finished video, also when interrupted
         results.flush()

@@ -12,7 +12,8 @@ frame is searched again (with upsampling), so no face that full resolution finds
 Within one video (:meth:`FaceAligner.reset` between videos), the face is first searched in a
 region around its last box, scaled so the face is about ``track_face_px`` wide; the whole
 frame is searched only when that region holds no face. ``n_faces`` then counts the faces of
-that region.
+that region. :meth:`FaceAligner.align_all` (``detect --faces all``) keeps that tracked face as
+it is and adds every other face of the whole frame.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 @dataclass
 class AlignedFace:
-    """The aligned crop of the largest face of a frame."""
+    """The aligned crop of one face of a frame (:meth:`FaceAligner.align`: the largest)."""
 
     image: np.ndarray  # (S, S, 3) RGB uint8
     landmarks: np.ndarray  # (68, 2) float, crop coordinates
@@ -176,6 +177,8 @@ class FaceAligner:
         self.track_expand, self.track_face_px = track_expand, track_face_px
         self.n_fallbacks = 0  # frames where the full-resolution retry ran
         self._last: dlib.rectangle | None = None  # last face box of the current video
+        # the faces of the last whole-frame search of detect(), None when the region sufficed
+        self._frame_rects: list[dlib.rectangle] | None = None
 
     def reset(self) -> None:
         """Forget the last face box (call between videos)."""
@@ -198,10 +201,18 @@ class FaceAligner:
 
     def detect(self, frame: np.ndarray) -> tuple[list[dlib.rectangle], bool]:
         """Face boxes in frame coordinates, and whether the full-resolution retry ran."""
+        self._frame_rects = None
         if self.track_expand is not None and self._last is not None:
             rects = self._detect_near_last(frame)
             if rects:
                 return rects, False
+        rects, fallback = self._detect_frame(frame, retry=True)
+        self._frame_rects = rects
+        return rects, fallback
+
+    def _detect_frame(self, frame: np.ndarray, retry: bool) -> tuple[list[dlib.rectangle], bool]:
+        """Faces of the whole frame (reduced copy; with ``retry``, the full-resolution retry
+        when that finds none), and whether the retry ran."""
         h, w = frame.shape[:2]
         scale = 1.0
         if self.detect_max_side and max(h, w) > self.detect_max_side:
@@ -209,7 +220,7 @@ class FaceAligner:
         small = frame if scale == 1.0 else cv2.resize(
             frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         rects = [_scale_rect(r, 1 / scale) for r in self.detector(small, self.upsample)]
-        if rects or (scale == 1.0 and self.upsample >= self.fallback_upsample):
+        if rects or not retry or (scale == 1.0 and self.upsample >= self.fallback_upsample):
             return rects, False
         self.n_fallbacks += 1
         return list(self.detector(frame, self.fallback_upsample)), True
@@ -247,6 +258,64 @@ class FaceAligner:
         crop, points = self.warp(frame, landmarks)
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         return AlignedFace(crop, points, box, len(rects), fallback, self.crop_matrix(landmarks))
+
+    def align_all(self, frame: np.ndarray) -> list[AlignedFace]:
+        """Every face of a frame: first the one :meth:`align` keeps (tracked, unchanged), then
+        the other faces of the whole frame, largest first; ``n_faces`` of each is their count.
+
+        A face of the whole-frame search overlapping the tracked one (:func:`same_face`) is that
+        face. The whole frame is searched on the reduced copy; the full-resolution retry runs
+        only when no face at all is found, as in :meth:`align`.
+
+        Args:
+            frame: (H, W, 3) RGB uint8.
+        """
+        frame = np.ascontiguousarray(frame)
+        first = self.align(frame)
+        if first is None:  # align searched the whole frame, retry included
+            return []
+        rects, fallback = self._frame_rects, first.fallback  # align's whole-frame search
+        if rects is None:  # the tracked region sufficed: search the rest of the frame
+            (rects, _), fallback = self._detect_frame(frame, retry=False), False
+        others = sorted((r for r in rects if not same_face(_box(r), first.box)),
+                        key=lambda r: -r.width() * r.height())
+        faces = [first]
+        for rect in others:
+            landmarks = self.landmarks(frame, rect)
+            crop, points = self.warp(frame, landmarks)
+            faces.append(AlignedFace(crop, points, _box(rect), 0, fallback,
+                                     self.crop_matrix(landmarks)))
+        for face in faces:
+            face.n_faces = len(faces)
+        return faces
+
+
+def _box(rect: dlib.rectangle) -> tuple[int, int, int, int]:
+    return rect.left(), rect.top(), rect.right(), rect.bottom()
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes (0 when disjoint)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+# Two detections of one frame are one face when they overlap at least this much (IoU), or
+# when either's centre lies inside the other: the tracked region's detection (of a reduced
+# region) and the whole frame's of the same face differ by a few pixels, two people's faces
+# side by side do not overlap.
+SAME_FACE_IOU = 0.3
+
+
+def same_face(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two (left, top, right, bottom) boxes of one frame are one face."""
+    def inside(p: tuple[float, ...], q: tuple[float, ...]) -> bool:
+        cx, cy = (p[0] + p[2]) / 2, (p[1] + p[3]) / 2
+        return q[0] <= cx <= q[2] and q[1] <= cy <= q[3]
+    return box_iou(a, b) >= SAME_FACE_IOU or inside(a, b) or inside(b, a)
 
 
 def _scale_rect(rect: dlib.rectangle, factor: float,

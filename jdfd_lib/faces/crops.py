@@ -24,6 +24,7 @@ from jdfd_lib.core.errors import UserError, current_command, option
 from jdfd_lib.faces.align import FaceAligner, default_predictor_path
 from jdfd_lib.faces.images import is_image, read_image, resize_crop
 from jdfd_lib.faces.masks import DEFAULT_MASK_THRESHOLD, MASK_MODES, MaskMaker
+from jdfd_lib.faces.tracks import FACE_POLICIES, FaceTracker
 from jdfd_lib.faces.video import probe_video, read_frames, sample_frame_indices
 
 _ALIGNERS: dict[tuple, FaceAligner] = {}  # ExtractConfig.shared_aligner's, per process
@@ -191,11 +192,12 @@ class FaceCrop:
     image: np.ndarray  # (S, S, 3) RGB uint8
     landmarks: np.ndarray  # (68, 2) crop coordinates; (0, 2) for an already aligned image
     box: tuple[int, int, int, int]  # detection (left, top, right, bottom), frame coordinates
-    n_faces: int  # faces found in the frame
+    n_faces: int  # faces found in the frame (faces="largest": in the tracked region)
     fallback: bool  # found by the full-resolution retry
     matrix: np.ndarray | None = None  # (2, 3) frame -> crop similarity; None: not aligned here
     mask: np.ndarray | None = None  # (S, S) uint8 0/255 manipulation mask, when one applies
     mask_source: str | None = None  # "official" | "derived" (jdfd_lib.faces.masks)
+    track: int = 0  # face track within the video (jdfd_lib.faces.tracks); 0 for "largest"
 
 
 @dataclass
@@ -230,8 +232,16 @@ def _sampled_frames(path: str | os.PathLike, cfg: ExtractConfig,
     return read_frames(path, stats.requested, info.decoder)
 
 
+def check_faces(faces: str) -> None:
+    """Raise :class:`UserError` unless ``faces`` is one of :data:`FACE_POLICIES`."""
+    if faces not in FACE_POLICIES:
+        raise UserError(f"{option('faces', '--faces')} must be one of "
+                        f"{', '.join(FACE_POLICIES)}, got {faces!r}")
+
+
 def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner: FaceAligner,
-                     stats: VideoStats, masks: MaskMaker | None = None) -> Iterator[FaceCrop]:
+                     stats: VideoStats, masks: MaskMaker | None = None,
+                     faces: str = "largest") -> Iterator[FaceCrop]:
     """Yield the aligned faces of the sampled frames one at a time, filling ``stats``.
 
     A still image (:func:`jdfd_lib.faces.images.is_image`) is a video of one frame.
@@ -239,27 +249,35 @@ def iter_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig, aligner:
     Args:
         masks: the video's mask maker (:func:`jdfd_lib.faces.masks.mask_maker`): each crop
             gets the mask of its frame, warped like the face, where one exists.
+        faces: "largest" (the training pre-processing: one face per frame, track 0) or "all"
+            (every face, :meth:`FaceAligner.align_all`, with its track id from
+            :class:`jdfd_lib.faces.tracks.FaceTracker`; a frame's faces by track id).
 
     Raises:
+        UserError: an unknown ``faces``.
         VideoReadError: the video (or image), or a video the masks read, cannot be opened or
             decoded.
     """
+    check_faces(faces)
     frames = _sampled_frames(video_path, cfg, stats)
     aligner.reset()  # no face box carried over from another video
+    tracker = FaceTracker() if faces == "all" else None
     fallbacks_before, seen = aligner.n_fallbacks, set()
     for idx, frame in frames:
         seen.add(idx)
-        face = aligner.align(frame)
+        found = aligner.align_all(frame) if tracker else [aligner.align(frame)]
         stats.fallbacks = aligner.n_fallbacks - fallbacks_before
-        if face is None:
+        if not found or found[0] is None:
             stats.no_face.append(idx)
             continue
-        crop = FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces, face.fallback,
-                        face.matrix)
-        made = masks(idx, frame, face.box, face.matrix, cfg.image_size) if masks else None
-        if made is not None:
-            crop.mask, crop.mask_source = made
-        yield crop
+        tracks = tracker.assign(idx, [f.box for f in found]) if tracker else [0]
+        for track, face in sorted(zip(tracks, found, strict=True), key=lambda p: p[0]):
+            crop = FaceCrop(idx, face.image, face.landmarks, face.box, face.n_faces,
+                            face.fallback, face.matrix, track=track)
+            made = masks(idx, frame, face.box, face.matrix, cfg.image_size) if masks else None
+            if made is not None:
+                crop.mask, crop.mask_source = made
+            yield crop
     stats.read_error = [i for i in stats.requested if i not in seen]
 
 
@@ -279,22 +297,27 @@ def iter_aligned_image(image_path: str | os.PathLike, cfg: ExtractConfig,
 
 
 def extract_video_faces(video_path: str | os.PathLike, cfg: ExtractConfig,
-                        aligner: FaceAligner | None = None) -> FaceCropList:
+                        aligner: FaceAligner | None = None,
+                        faces: str = "largest") -> FaceCropList:
     """Aligned face crops of the evenly sampled frames of one video.
 
     Args:
         video_path: the video.
         cfg: extraction settings.
         aligner: reuse loaded dlib models (default: built from ``cfg``).
+        faces: "largest" or "all" (:data:`jdfd_lib.faces.tracks.FACE_POLICIES`).
 
     Returns:
-        One :class:`FaceCrop` per frame with a face; frames without one are absent and
-        listed in the result's ``.stats`` (:class:`VideoStats`).
+        One :class:`FaceCrop` per frame with a face ("all": per face and frame, in frame
+        then track order); frames without one are absent and listed in the result's
+        ``.stats`` (:class:`VideoStats`).
 
     Raises:
+        UserError: an unknown ``faces``.
         VideoReadError: the video cannot be opened or decoded.
     """
     stats = VideoStats()
-    crops = FaceCropList(iter_video_faces(video_path, cfg, aligner or cfg.make_aligner(), stats))
+    crops = FaceCropList(iter_video_faces(video_path, cfg, aligner or cfg.make_aligner(), stats,
+                                          faces=faces))
     crops.stats = stats
     return crops

@@ -16,7 +16,7 @@ from jdfd_lib.core.errors import UserError
 from jdfd_lib.datasets.registry import list_videos
 from jdfd_lib.faces import shards
 from jdfd_lib.faces.crops import ExtractConfig
-from jdfd_lib.faces.index import EXTRACTION_NAME, INDEX_NAME, read_index
+from jdfd_lib.faces.index import EXTRACTION_NAME, INDEX_NAME, prepared_fingerprint, read_index
 from jdfd_lib.faces.prepare import prepare
 
 CFG = ExtractConfig(frames_per_video=3, image_size=48, workers=1)
@@ -168,11 +168,16 @@ def test_a_replaced_video_is_extracted_again(uadfv: Path, tmp_path: Path,
     prepare("uadfv", data, out, CFG)
     target = data / "real" / "0001.mp4"
     old = sorted((out / "crops" / "real" / "0001").iterdir())[0].read_bytes()
+    before = prepared_fingerprint(out)
     shutil.copy(face_clips["mirrored"], target)  # other pixels, same name
     summary = prepare("uadfv", data, out, CFG)
+    # what a training run keys its reuse on: the sources changed, whatever the index did
+    assert prepared_fingerprint(out)["sources_sha256"] != before["sources_sha256"]
     assert (summary["done"], summary["repaired"]) == (1, 1)
     assert summary["repaired_videos"] == [{"path": str(target), "reason": "the video file "
                                            "changed since it was extracted (size or "
                                            "modification time)"}]
     assert sorted((out / "crops" / "real" / "0001").iterdir())[0].read_bytes() != old
+    after = prepared_fingerprint(out)
     assert prepare("uadfv", data, out, CFG)["done"] == 0  # unchanged since: kept
+    assert prepared_fingerprint(out) == after

@@ -21,7 +21,7 @@ from jdfd_lib.core.config import TrainConfig, config_from_overrides, parse_assig
 from jdfd_lib.core.errors import UserError, cli_command
 from jdfd_lib.detectors.registry import create_detector
 from jdfd_lib.faces.index import write_index
-from jdfd_lib.training.checkpoint import load_checkpoint
+from jdfd_lib.training.checkpoint import load_checkpoint, read_checkpoint
 from jdfd_lib.training.data import (
     UNLABELED,
     CropDataset,
@@ -212,6 +212,41 @@ def test_finished_run_is_not_retrained(trained) -> None:
         train(other, progress=False)
     with cli_command("train"), pytest.raises(UserError, match=r"another --runs-dir or --force"):
         train(other, progress=False)
+
+
+def test_a_finished_run_on_crops_prepared_again_is_trained_again(synthetic_faces, tmp_path,
+                                                                  capsys) -> None:
+    """Finished work is keyed on what was read: a run whose training crops were prepared
+    again from other videos (prepare's ``sources_sha256``, or another index) is not reused
+    but trained again, saying so; unchanged crops reuse it."""
+    import json
+
+    from jdfd_lib.core.runinfo import file_sha256
+
+    root = tmp_path / "faces"
+    synthetic_faces(root / "ffpp", "ffpp", videos=(4, 1, 1), frames=2)
+    record = root / "ffpp" / "extraction.json"
+
+    def prepared(sources: str) -> None:  # what prepare writes beside its index
+        record.write_text(json.dumps({"index_sha256": file_sha256(root / "ffpp" / "index.csv"),
+                                      "sources_sha256": sources}))
+
+    prepared("videos-of-monday")
+    cfg = _cfg(root, tmp_path / "runs", epochs=1, decoder_channels=(8, 8, 8), batch_size=4)
+    run_dir = train(cfg, progress=False)
+    state = read_checkpoint(run_dir / "last.pt")
+    assert state["data"] == {"ffpp": {"index_sha256": file_sha256(root / "ffpp" / "index.csv"),
+                                      "sources_sha256": "videos-of-monday"}}
+    stamp = (run_dir / "last.pt").stat().st_mtime_ns
+    assert train(cfg, progress=True) == run_dir  # the same crops: reused
+    assert (run_dir / "last.pt").stat().st_mtime_ns == stamp
+    assert "finished (1 epochs), skipped" in capsys.readouterr().out
+    prepared("videos-of-tuesday")  # a replaced video, extracted again
+    train(cfg, progress=True)
+    assert ("demo-jdfd-ffpp-u00-s0: its training crops changed since it was trained (prepared "
+            "again: ffpp); training again from scratch") in capsys.readouterr().out
+    assert read_checkpoint(run_dir / "last.pt")["data"]["ffpp"]["sources_sha256"] == (
+        "videos-of-tuesday")
 
 
 def test_stale_checkpoint_temp_files_are_removed_at_start(trained, capsys) -> None:

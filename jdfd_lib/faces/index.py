@@ -92,6 +92,25 @@ def read_extraction_record(root: str | os.PathLike) -> dict | None:
     return _read_json(Path(root) / EXTRACTION_NAME)
 
 
+def sources_digest(metas: list[dict]) -> str:
+    """sha256 of what the crops were extracted from: each video's ``method/video`` and the
+    size and modification time of its file (``source_file`` of its meta; None in metas of
+    older versions). A replaced video, extracted again, changes it while the index (the same
+    frames at the same crop paths) may not; paths are left out, so moving the datasets
+    changes nothing."""
+    items = sorted((m["method"], m["video"], m.get("source_file")) for m in metas)
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
+def prepared_fingerprint(root: str | os.PathLike) -> dict[str, str | None]:
+    """What a training run read from a prepared folder: its index's sha256 and the
+    :func:`sources_digest` of its videos (None when prepared before it was recorded; both
+    None without an index, which the loader then reports)."""
+    record, path = read_extraction_record(root) or {}, index_path(root)
+    index = record.get("index_sha256") or (file_sha256(path) if path.is_file() else None)
+    return {"index_sha256": index, "sources_sha256": record.get("sources_sha256")}
+
+
 def mark_running(root: str | os.PathLike, record: dict) -> None:
     """Before prepare changes crops: leave the running marker, then drop the old index.
 

@@ -70,6 +70,7 @@ from jdfd_lib.faces.index import (
     MASK_COLUMN,
     mark_running,
     prepare_command,
+    sources_digest,
     write_prepared_index,
 )
 from jdfd_lib.faces.prepare_summary import (
@@ -317,7 +318,8 @@ def _prepare(dataset: str, root: Path, out: Path, cfg: ExtractConfig, verify: bo
     if shard is None:
         rows = [row for m in finished for row in _index_rows(m, out)]
         columns = [*INDEX_COLUMNS, "n_faces", "fallback", MASK_COLUMN]
-        write_prepared_index(pd.DataFrame(rows, columns=columns), out, record)
+        write_prepared_index(pd.DataFrame(rows, columns=columns), out,
+                             {**record, "sources_sha256": sources_digest(finished)})
     counts = {"done": 0 if merge else len(todo) - len(failures),
               "skipped": len(mine) - len(todo) if not merge else len(finished)}
     summary = build_summary(dataset, finished, counts, failures, repaired,

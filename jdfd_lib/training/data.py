@@ -23,9 +23,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from jdfd_lib.core.config import TrainConfig
 from jdfd_lib.datasets.registry import get_dataset, list_datasets
 from jdfd_lib.datasets.splits import SPLITS
-from jdfd_lib.faces.index import index_path, read_index, repair_hint
+from jdfd_lib.faces.index import index_path, prepared_fingerprint, read_index, repair_hint
 from jdfd_lib.training.crop_cache import ByteCache, PackedStrings, cache_bytes_from_env
 
 UNLABELED = -1  # label value stored for foreign images whose label is hidden
@@ -358,3 +359,16 @@ def training_frames(faces_root: str | os.PathLike, train_dataset: str, unlabeled
     for part in (train, val):
         check_files(part, index_path(root))
     return train, val
+
+
+def data_read(cfg: TrainConfig) -> dict[str, dict]:
+    """Dataset -> :func:`~jdfd_lib.faces.index.prepared_fingerprint` of each prepared folder
+    the run reads (the training set; the foreign unlabeled sets when its ratio is not 0)."""
+    names = [cfg.train_dataset] + (list(cfg.unlabeled_datasets) if cfg.unlabeled_ratio else [])
+    return {name: prepared_fingerprint(Path(cfg.faces_root) / name)
+            for name in dict.fromkeys(names)}
+
+
+def changed_data(saved: dict, now: dict) -> list[str]:
+    """The datasets whose :func:`data_read` entries differ."""
+    return [name for name in {**saved, **now} if saved.get(name) != now.get(name)]

@@ -56,6 +56,7 @@ from jdfd_lib.training.checkpoint import (
     without_imagenet,
 )
 from jdfd_lib.training.compiled import TrainingForward
+from jdfd_lib.training.data import changed_data, data_read
 from jdfd_lib.training.loop import (
     make_loaders,
     make_optimizer,
@@ -147,6 +148,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     _remove_stale_temp_files(run_dir, progress)
     state = (_existing_run(cfg, last, resume, allow_pickle) if last.is_file() and not force
              else None)
+    data = data_read(cfg)
+    if state is not None and state.get("data", data) != data:  # older checkpoints: none
+        print(f"{cfg.run_name}: its training crops changed since it was trained (prepared "
+              f"again: {', '.join(changed_data(state['data'], data))}); training again from "
+              f"scratch")  # finished work is keyed on what was read, as in prepare and detect
+        state = None
     if state is not None and _finished(state, cfg):
         if progress:
             print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
@@ -157,7 +164,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     try:
         torch.set_num_threads(cfg.num_threads)
         torch.use_deterministic_algorithms(rt.device.type == "cpu" or was_deterministic)
-        _fit(cfg, rt, run_dir, state, progress and rt.is_main)
+        _fit(cfg, rt, run_dir, state, progress and rt.is_main, data)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         torch.set_num_threads(threads)
@@ -167,7 +174,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 
 
 def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
-         progress: bool) -> None:
+         progress: bool, data: dict[str, dict]) -> None:
     seed_everything(cfg.seed)
     # resuming: the checkpoint gives every weight (and the random states), so the ImageNet
     # file is not needed
@@ -219,7 +226,7 @@ def _fit(cfg: TrainConfig, rt: Runtime, run_dir: Path, state: dict | None,
             val = validate(model, val_loader, cfg, rt)
         row = {"epoch": epoch + 1, **lrs, **{f"train_{k}": v for k, v in losses.items()},
                **val, "seconds": round(time.perf_counter() - t0, 2)}
-        extra = {}
+        extra = {"data": data}  # what the run read (data_read), for a later rerun to compare
         if targets is not None:  # how many training masks the loss may use, and which
             row["masks_used"] = int(targets.allowed.sum())
             extra["targets_allowed"] = torch.from_numpy(targets.allowed.astype(np.uint8))

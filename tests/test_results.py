@@ -143,3 +143,12 @@ def test_a_crafted_result_file_is_refused_before_it_names_a_file(tmp_path: Path,
     assert re.search(rf"^jdfd report: error: {re.escape(str(bad))}: not a result file .*{says}",
                      err), err
     assert err.count("\n") == 1 and not (tmp_path / "r").exists()
+
+
+def test_a_broken_roc_file_is_named_in_one_line(tmp_path: Path) -> None:
+    _write(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")
+    roc = res.result_paths(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")["roc"]
+    roc.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(roc))}: not text \(binary\?\); "
+                                         r"expected the ROC points evaluate writes"):
+        res.read_roc(tmp_path, "demo-jdfd-ffpp-u00-s0", "uadfv")

@@ -452,3 +452,21 @@ def test_set_refuses_numbers_that_are_not_finite(value: str) -> None:
         parse_assignment(f"lr_autoencoder={value}")
     with pytest.raises(ValueError, match="not a finite number"):
         parse_assignment(f"adam_betas=0.9,{value}")
+
+
+@pytest.mark.parametrize("content, says", [(b"garbage\x00\xff\n", "not text"),
+                                           (b'a,b\n"x,1\n', "not a CSV table"),
+                                           (b"", "not a CSV table")])
+def test_a_broken_index_is_named_in_one_line(tmp_path: Path, capsys, content: bytes,
+                                             says: str) -> None:
+    """The index is a file from the prepared folder: unreadable, it gives one line naming it
+    and what was expected, not the decoder's message alone."""
+    from jdfd_lib import cli
+
+    (tmp_path / "faces" / "ffpp").mkdir(parents=True)
+    (tmp_path / "faces" / "ffpp" / "index.csv").write_bytes(content)
+    assert cli.main(["train", "--profile", "demo", "--train-dataset", "ffpp", "--faces-root",
+                     str(tmp_path / "faces"), "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"jdfd train: error: {tmp_path / 'faces' / 'ffpp' / 'index.csv'}: "
+                          f"{says}") and "expected the face index prepare writes" in err

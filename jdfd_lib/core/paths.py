@@ -117,3 +117,21 @@ def inside(folder: str | os.PathLike, *names: str) -> Path:
             raise ValueError(f"{folder}: refusing to write under the name {name!r}: a file "
                              f"name is expected, not a path")
     return Path(folder).joinpath(*names)
+
+
+def read_csv(path: str | os.PathLike, expected: str, **options):
+    """``pandas.read_csv(path, **options)``, or one line naming the file and what was expected
+    (a binary file, a broken quote, an empty file) instead of the parser's message alone.
+
+    Raises:
+        ValueError: unreadable as CSV, naming ``path``.
+    """
+    import pandas as pd  # here: this module is imported by tools that never read a table
+
+    try:
+        return pd.read_csv(path, **options)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not text (binary?); expected {expected}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{path}: not a CSV table ({' '.join(str(err).split())}); expected "
+                         f"{expected}") from None

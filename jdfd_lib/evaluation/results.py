@@ -28,7 +28,7 @@ import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_json
 from jdfd_lib.core.config import NAME_PATTERN, NAME_RULE
-from jdfd_lib.core.paths import read_json
+from jdfd_lib.core.paths import read_csv, read_json
 from jdfd_lib.core.typed_values import matches
 
 RESULT_COLUMNS = [
@@ -186,7 +186,7 @@ def _read(path: Path, what: str, **options) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {what}; run `python -m jdfd_lib evaluate` "
                                 f"(notebook 03) first")
-    return pd.read_csv(path, **options)
+    return read_csv(path, f"the {what} evaluate writes", **options)
 
 
 def read_scores(out_dir: str | os.PathLike, run_name: str, test_dataset: str,

@@ -32,6 +32,7 @@ import pandas as pd
 
 from jdfd_lib.core.atomic import write_csv, write_text
 from jdfd_lib.core.errors import UserError, command_line
+from jdfd_lib.core.paths import read_csv
 from jdfd_lib.core.runinfo import file_sha256
 from jdfd_lib.datasets.splits import SPLITS
 
@@ -229,7 +230,8 @@ def read_index(root: str | os.PathLike) -> pd.DataFrame:
     root = Path(root)
     path = index_path(root)
     _check_complete(root, path)
-    df = pd.read_csv(path, dtype={"video": str, "identity": str, "method": str})
+    df = read_csv(path, f"the face index prepare writes (columns {', '.join(INDEX_COLUMNS)})",
+                  dtype={"video": str, "identity": str, "method": str})
     missing = [c for c in INDEX_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; expected {list(INDEX_COLUMNS)}")

@@ -198,6 +198,9 @@ def test_missing_root_and_empty_folder_are_named(tmp_path: Path, dataset: str) -
     missing = tmp_path / "nope"
     with pytest.raises(FileNotFoundError, match="nope: folder not found"):
         list_videos(dataset, missing)
+    missing.write_bytes(b"a file where the dataset's folder is meant")
+    with pytest.raises(FileNotFoundError, match="nope: a file, not a folder; expected "):
+        list_videos(dataset, missing)
     root = {"ffpp": make_ffpp, "celebdf": make_celebdf, "uadfv": make_uadfv}[dataset](
         tmp_path / "d")
     folder = {"ffpp": root / "original_sequences/youtube/c23/videos",

@@ -85,7 +85,8 @@ def assert_disjoint(records: Iterable[VideoRecord],
 def existing_dir(path: Path, expected: str) -> Path:
     """``path`` if it is a folder; else FileNotFoundError naming it and ``expected``."""
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: folder not found; expected {expected}")
+        found = "a file, not a folder" if path.exists() else "folder not found"
+        raise FileNotFoundError(f"{path}: {found}; expected {expected}")
     return path
 
 

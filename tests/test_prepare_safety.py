@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -220,6 +221,24 @@ def test_corrupted_crop_is_redone_by_verify_only(demo_root: Path, tmp_path: Path
     assert calls == ["real/0001"] and summary["repaired"] == 1
     assert "does not decode as a 64x64 image" in summary["repaired_videos"][0]["reason"]
     assert crop.read_bytes() == original
+
+
+def test_a_truncated_jpeg_crop_is_a_broken_crop(demo_root: Path, tmp_path: Path) -> None:
+    """OpenCV decodes a truncated JPEG into a part-grey image with only a stderr note (PNG
+    and WebP fail): training refuses it and --verify redoes its video, as for any broken
+    crop."""
+    root, out = copy_dataset(demo_root, tmp_path), tmp_path / "faces"
+    cfg = replace(CFG, image_format="jpg")
+    prepare("uadfv", root, out, cfg)
+    crop = sorted((out / "crops/real/0001").iterdir())[-1]
+    original = crop.read_bytes()
+    crop.write_bytes(original[: len(original) * 2 // 3])
+    with pytest.raises(ValueError, match=rf"{re.escape(str(crop))}: cannot be decoded"):
+        read_crop(crop)
+    summary = prepare("uadfv", root, out, cfg, verify=True)
+    assert summary["repaired"] == 1
+    assert "does not decode as a 64x64 image" in summary["repaired_videos"][0]["reason"]
+    assert crop.read_bytes() == original and read_crop(crop).shape == (64, 64, 3)
 
 
 def test_crop_errors_name_the_prepare_command_that_repairs(demo_root: Path,

@@ -72,6 +72,27 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+JPEG_END = b"\xff\xd9"  # a JPEG's end-of-image marker: the last two bytes prepare writes
+
+
+def decode_crop(path: str | os.PathLike, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
+    """A prepared crop's pixels as OpenCV decodes them (BGR with the default ``flags``), or
+    None when the file does not decode whole.
+
+    OpenCV refuses a truncated PNG or WebP, but decodes a truncated JPEG into a part-grey
+    image with only a note on stderr: a JPEG crop must end with its end-of-image marker.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if path.suffix.lower() in JPEG_SUFFIXES and not data.endswith(JPEG_END):
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+
+
 def resize_crop(image: np.ndarray, size: int) -> np.ndarray:
     """An already aligned face crop at ``size`` x ``size`` (``cv2.INTER_AREA``)."""
     if image.shape[:2] == (size, size):

@@ -65,6 +65,7 @@ from jdfd_lib.faces.crops import (
     iter_aligned_image,
     iter_video_faces,
 )
+from jdfd_lib.faces.images import decode_crop
 from jdfd_lib.faces.index import (
     INDEX_COLUMNS,
     MASK_COLUMN,
@@ -120,7 +121,7 @@ def _crop_damage(meta: dict, crops: Path, verify: bool, size: int) -> str | None
         return f"{len(missing)} of {len(meta['frames'])} crops missing (e.g. {missing[0]})"
     for f in meta["frames"] if verify else ():
         for name in filter(None, (f["file"], f.get("mask"))):
-            image = cv2.imread(str(crops / name), cv2.IMREAD_COLOR)
+            image = decode_crop(crops / name)  # a truncated JPEG too
             if image is None or image.shape[:2] != (size, size):
                 return f"crop {name} does not decode as a {size}x{size} image"
     return None

@@ -26,6 +26,7 @@ from torch.utils.data import Dataset, Sampler
 from jdfd_lib.core.config import TrainConfig
 from jdfd_lib.datasets.registry import get_dataset, list_datasets
 from jdfd_lib.datasets.splits import SPLITS
+from jdfd_lib.faces.images import decode_crop
 from jdfd_lib.faces.index import index_path, prepared_fingerprint, read_index, repair_hint
 from jdfd_lib.training.crop_cache import ByteCache, PackedStrings, cache_bytes_from_env
 
@@ -43,7 +44,7 @@ def read_crop(path: str | os.PathLike) -> np.ndarray:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: face crop listed in the index is missing; "
                                 f"{repair_hint(path, verify=False)}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = decode_crop(path)  # a truncated JPEG too, which cv2.imread half decodes
     if image is None:  # --verify: prepare decodes every crop and redoes the broken videos
         raise ValueError(f"{path}: cannot be decoded; expected an RGB face crop (PNG, WebP "
                          f"or JPEG); {repair_hint(path, verify=True)}")

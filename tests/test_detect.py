@@ -204,3 +204,19 @@ def test_the_picture_shows_where_a_detector_with_an_interpretation_looked(tmp_pa
     # one more row of faces (each face 2 in at 110 dpi, plus 0.3 in for the titles)
     assert abs(png.shape[0] - mirror.shape[0] - 2.0 * 110) <= 2
     assert mirror.shape[0] == pytest.approx((3 * 2.0 + 0.3) * 110, abs=2)
+
+
+def test_crops_cut_smaller_than_the_model_reads_are_warned_about() -> None:
+    """``detect --crop-size 16`` on a 64 px model upscaled every face 4x without a word (as
+    evaluate did before it warned); the crop size is in the extraction settings that
+    detections.json records."""
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"crop_size 16: faces are cut at 16 px and the model "
+                                         r"reads 64 px: they are upscaled 4\.0x"):
+        cfg = frames.extraction_config("demo", crop_size=16, model_size=64)
+    assert cfg.image_size == 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frames.extraction_config("demo", crop_size=64, model_size=64).image_size == 64
+        assert frames.extraction_config("demo", crop_size=96, model_size=64).image_size == 96

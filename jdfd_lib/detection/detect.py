@@ -111,7 +111,8 @@ def detect_video(video: str | os.PathLike, checkpoint: str | os.PathLike,
             raise FileNotFoundError(f"{path}: {what} not found")
     from jdfd_lib.training.checkpoint import load_checkpoint  # heavy import (timm)
     model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
-    ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
+    ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor,
+                             model_size=cfg.image_size)
     crops = extract_video_faces(video, ecfg, faces=faces)
     settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
     res = score_faces(crops, model, settings, aggregate, threshold, min_track_share)

@@ -15,6 +15,7 @@ many-video job (:mod:`jdfd_lib.detection.videos`) and the notebooks' browser
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -169,8 +170,13 @@ def interpretations(model: Detector, images_uint8_rgb: list[np.ndarray],
 
 
 def extraction_config(profile: str, frames: int | None = None, crop_size: int | None = None,
-                      predictor: str | os.PathLike | None = None) -> ExtractConfig:
+                      predictor: str | os.PathLike | None = None,
+                      model_size: int | None = None) -> ExtractConfig:
     """The extraction settings of ``profile`` with optional overrides.
+
+    Args:
+        model_size: the model's input side: crops cut smaller are upscaled to it, which
+            blurs the traces detectors learn, and a warning says so (as ``evaluate`` does).
 
     Raises:
         ValueError: no extraction profile of that name.
@@ -180,8 +186,14 @@ def extraction_config(profile: str, frames: int | None = None, crop_size: int | 
                          f"{list(EXTRACT_PROFILES)} (pass crop_size and frames explicitly)")
     overrides = {"frames_per_video": frames, "image_size": crop_size,
                  "predictor_path": None if predictor is None else str(predictor)}
-    return replace(EXTRACT_PROFILES[profile],
+    ecfg = replace(EXTRACT_PROFILES[profile],
                    **{k: v for k, v in overrides.items() if v is not None}, workers=1)
+    if model_size is not None and ecfg.image_size < model_size:
+        warnings.warn(f"{option('crop_size', '--crop-size')} {ecfg.image_size}: faces are cut at "
+                      f"{ecfg.image_size} px and the model reads {model_size} px: they are "
+                      f"upscaled {model_size / ecfg.image_size:.1f}x, which blurs the traces "
+                      f"detectors learn (leave it unset: the model's size)", stacklevel=2)
+    return ecfg
 
 
 class VideoScore(NamedTuple):

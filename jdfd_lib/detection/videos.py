@@ -232,7 +232,8 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     from jdfd_lib.training.checkpoint import load_checkpoint  # heavy imports (torch, timm)
 
     model, cfg, _ = load_checkpoint(checkpoint, allow_pickle=allow_pickle)
-    ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor)
+    ecfg = extraction_config(cfg.profile, frames, crop_size or cfg.image_size, predictor,
+                             model_size=cfg.image_size)
     provenance = _provenance(checkpoint, cfg, ecfg, faces, min_track_share, aggregate,
                              threshold)
     provenance["skipped_files"] = [{"path": str(p), "reason": why} for p, why in skipped]

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -348,3 +349,21 @@ def test_a_crop_size_no_face_fits_is_refused(size: str, tmp_path: Path, capsys) 
     assert cli.main(["detect", str(tmp_path), "--checkpoint", str(tmp_path / "x.pt"),
                      "--out", str(tmp_path / "o"), "--crop-size", size]) == 1
     assert f"--crop-size must be from 8 to 2048 pixels, got {size}" in capsys.readouterr().err
+
+
+def test_a_second_detect_on_one_out_is_refused(first: dict, folder: Path, ckpt: Path,
+                                               tmp_path: Path) -> None:
+    """Two detect runs on one --out: the later one's tables would replace the earlier one's
+    finished rows. While one writes there, another is refused in one line, changing nothing."""
+    from jdfd_lib.core.locks import holding
+
+    out = tmp_path / "out"
+    shutil.copytree(first["detections"].parent, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with holding(out / dv.LOCK_FILE, out, "held by the test"):  # a detect running elsewhere
+        with pytest.raises(UserError, match=rf"{re.escape(str(out))}: another detect is "
+                                            r"writing its results in it; wait for it"):
+            dv.detect_videos([folder], ckpt, out, frames=FRAMES)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    # free again: only the unreadable files are tried again
+    assert dv.detect_videos([folder], ckpt, out, frames=FRAMES)["done"] == len(UNREADABLE)

@@ -31,7 +31,7 @@ from jdfd_lib.detectors.registry import (
 )
 from jdfd_lib.evaluation import results as res
 from jdfd_lib.reporting import readme
-from jdfd_lib.training import train as train_mod
+from jdfd_lib.training import train_cli as train_mod
 from jdfd_lib.training.checkpoint import config_differences, load_checkpoint
 
 SIZE = 32

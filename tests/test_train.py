@@ -17,6 +17,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import jdfd_lib.training.train as train_mod
+import jdfd_lib.training.train_cli as train_cli
 from jdfd_lib.core.config import TrainConfig, config_from_overrides, parse_assignment
 from jdfd_lib.core.errors import UserError, cli_command
 from jdfd_lib.detectors.registry import create_detector
@@ -249,6 +250,21 @@ def test_a_finished_run_on_crops_prepared_again_is_trained_again(synthetic_faces
         "videos-of-tuesday")
 
 
+def test_a_second_train_of_one_run_is_refused(trained) -> None:
+    """Two processes training one run would overwrite each other's checkpoints: while one
+    holds the run folder, another train of that run is refused in one line."""
+    from jdfd_lib.core.locks import holding
+
+    cfg, run_dir = trained
+    before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    with holding(run_dir / train_mod.LOCK_FILE, run_dir, "held by the test"):
+        with pytest.raises(UserError, match=rf"{run_dir}: another train of this run is "
+                                            r"writing in it; wait for it to finish"):
+            train(cfg, progress=False, force=True)
+    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == before
+    assert train(cfg, progress=False) == run_dir  # free again: finished, skipped
+
+
 def test_stale_checkpoint_temp_files_are_removed_at_start(trained, capsys) -> None:
     cfg, run_dir = trained
     stale = [run_dir / ".best.pt-k3j_9x2a", run_dir / ".last.pt-0abcdefg"]  # mkstemp names
@@ -344,7 +360,7 @@ def test_load_checkpoint_refuses_mismatches(trained, tmp_path) -> None:
                                          ("--unlabeled-ratio", "1.5"), ("--seed", "-1")])
 def test_bad_counts_are_usage_errors_naming_the_flag(flag, value, capsys) -> None:
     parser = argparse.ArgumentParser()
-    train_mod.add_arguments(parser)
+    train_cli.add_arguments(parser)
     with pytest.raises(SystemExit) as exit_info:
         parser.parse_args(["--profile", "demo", "--train-dataset", "ffpp", flag, value])
     assert exit_info.value.code == 2
@@ -353,13 +369,13 @@ def test_bad_counts_are_usage_errors_naming_the_flag(flag, value, capsys) -> Non
 
 def test_unlabeled_baseline_run_from_the_command_line(faces, tmp_path) -> None:
     parser = argparse.ArgumentParser()
-    train_mod.add_arguments(parser)
+    train_cli.add_arguments(parser)
     args = parser.parse_args([
         "--profile", "demo", "--train-dataset", "uadfv", "--faces-root", str(faces),
         "--detector", "baseline", "--unlabeled-ratio", "0.25", "--epochs", "1",
         "--out", str(tmp_path), "--no-progress", "--set", f"image_size={SIZE}",
         "--set", "max_frames_per_video=none", "--set", "decoder_channels=8,8,8"])
-    assert train_mod.run(args) == 0
+    assert train_cli.run(args) == 0
     run_dir = tmp_path / "demo-baseline-uadfv-u25-s0"
     log = pd.read_csv(run_dir / "metrics.csv")
     assert log["train_rec"].tolist() == [0.0]  # no decoder: the hidden images add nothing

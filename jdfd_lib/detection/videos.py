@@ -44,6 +44,7 @@ import cv2
 import pandas as pd
 
 from jdfd_lib.core.errors import UserError, ignore_sigint, option
+from jdfd_lib.core.locks import holding
 from jdfd_lib.core.progress import progress_bar
 from jdfd_lib.core.runinfo import file_sha256, library_versions
 from jdfd_lib.core.walk import skipped_lines, walk_files
@@ -68,6 +69,7 @@ from jdfd_lib.faces.crops import ExtractConfig, FaceCropList, check_faces, extra
 from jdfd_lib.faces.tracks import FACE_POLICIES
 from jdfd_lib.faces.video import VideoReadError
 
+LOCK_FILE = ".detect.lock"  # in --out, held while a detect writes there (core.locks)
 DEFAULT_PATTERNS = tuple(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
 
 
@@ -237,25 +239,27 @@ def detect_videos(inputs: Sequence[str | os.PathLike], checkpoint: str | os.Path
     provenance = _provenance(checkpoint, cfg, ecfg, faces, min_track_share, aggregate,
                              threshold)
     provenance["skipped_files"] = [{"path": str(p), "reason": why} for p, why in skipped]
-    results = Results(out, provenance, videos, force)
-    todo = [v for v in videos if v not in results.rows]
-    if results.changed:  # the same path, other content: the old verdict no longer holds
-        print(f"{len(results.changed)} videos changed since they were scored (size or "
-              f"modification time, or not recorded), e.g. {results.changed[0]}: scoring "
-              f"them again")
-    settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
-    model = prepare_model(model, settings)
-    try:
-        with closing(_extractions(todo, ecfg, workers, faces)) as stream:  # closed on Ctrl-C too
-            for ext in progress_bar(stream, total=len(todo), desc="detect", unit="video"):
-                if ext[1] is not None and ext[1].stats.decoder != "opencv":  # said, once
-                    print(f"decoded with PyAV: {ext[0]}: {ext[1].stats.decoder_note}",
-                          file=sys.stderr)
-                results.add(*_score_video(*ext, model, settings, aggregate, threshold,
-                                          min_track_share))
-                results.flush(force=False)
-    finally:  # keep every finished video, also when interrupted
-        results.flush()
+    with holding(out / LOCK_FILE, out, "another detect is writing its results in it"):
+        results = Results(out, provenance, videos, force)
+        todo = [v for v in videos if v not in results.rows]
+        if results.changed:  # the same path, other content: the old verdict no longer holds
+            print(f"{len(results.changed)} videos changed since they were scored (size or "
+                  f"modification time, or not recorded), e.g. {results.changed[0]}: scoring "
+                  f"them again")
+        settings = ScoreSettings.from_config(cfg, batch_size, num_workers=0)
+        model = prepare_model(model, settings)
+        try:
+            # closed on Ctrl-C too
+            with closing(_extractions(todo, ecfg, workers, faces)) as stream:
+                for ext in progress_bar(stream, total=len(todo), desc="detect", unit="video"):
+                    if ext[1] is not None and ext[1].stats.decoder != "opencv":  # said, once
+                        print(f"decoded with PyAV: {ext[0]}: {ext[1].stats.decoder_note}",
+                              file=sys.stderr)
+                    results.add(*_score_video(*ext, model, settings, aggregate, threshold,
+                                              min_track_share))
+                    results.flush(force=False)
+        finally:  # keep every finished video, also when interrupted
+            results.flush()
     return {"counts": results.counts(), "unreadable": results.unreadable(), "done": len(todo),
             "skipped": len(videos) - len(todo), "skipped_files": skipped,
             "detections": out / DETECTIONS_CSV,

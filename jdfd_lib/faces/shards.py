@@ -18,7 +18,6 @@ the merge reads to list the failed videos as a single run would.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from jdfd_lib.core.atomic import write_text
 from jdfd_lib.core.errors import UserError
+from jdfd_lib.core.locks import take
 from jdfd_lib.datasets.records import VideoRecord
 
 SHARDS_DIR = "shards"
@@ -117,28 +117,16 @@ def writer_lock(out: Path, shard: tuple[int, int] | None) -> Iterator[None]:
     Raises:
         UserError: another prepare holds what this one needs (one line naming the folder).
     """
-    locks = out / LOCKS_DIR
-    locks.mkdir(parents=True, exist_ok=True)
+    locks, alone = out / LOCKS_DIR, ("(a plain run or a merge needs the folder alone; shards "
+                                     "may run side by side)")
     held = []
     try:
-        mode = fcntl.LOCK_SH if shard is not None else fcntl.LOCK_EX
-        held.append(_lock(locks / "prepare", mode, out, "another prepare is writing in it"))
+        held.append(take(locks / "prepare", out, f"another prepare is writing in it {alone}",
+                         shared=shard is not None))
         if shard is not None:
-            held.append(_lock(locks / f"shard-{shard[0]}-of-{shard[1]}", fcntl.LOCK_EX, out,
-                              f"shard {shard[0]}/{shard[1]} is being prepared already"))
+            held.append(take(locks / f"shard-{shard[0]}-of-{shard[1]}", out,
+                             f"shard {shard[0]}/{shard[1]} is being prepared already {alone}"))
         yield
     finally:
         for handle in reversed(held):
             handle.close()  # closing the file releases its lock
-
-
-def _lock(path: Path, mode: int, out: Path, why: str):
-    handle = path.open("a")
-    try:
-        fcntl.flock(handle, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise UserError(f"{out}: {why} (a plain run or a merge needs the folder alone; "
-                        f"shards may run side by side); wait for it to finish, or use "
-                        f"another --out") from None
-    return handle

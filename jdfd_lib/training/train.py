@@ -1,4 +1,5 @@
-"""``python -m jdfd_lib train``: end-to-end training of any registered detector (paper Sec. 4.2).
+"""End-to-end training of any registered detector (paper Sec. 4.2); the command line
+``python -m jdfd_lib train`` is :mod:`jdfd_lib.training.train_cli`.
 
 The recipe is the config's (``--detector``, the profile, the detector's own profile, ``--set``);
 for JDFD and its baseline the paper's: SGD with two parameter groups (autoencoder lr 0.005,
@@ -19,9 +20,8 @@ leaves a temp file (``.last.pt-XXXXXXXX``), removed when training starts on that
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -30,22 +30,17 @@ import pandas as pd
 import torch
 
 from jdfd_lib.core.atomic import write_csv
-from jdfd_lib.core.config import PROFILES, TrainConfig
-from jdfd_lib.core.errors import UserError, non_negative_int, option, positive_int
+from jdfd_lib.core.config import TrainConfig
+from jdfd_lib.core.errors import UserError, option
+from jdfd_lib.core.locks import holding
 from jdfd_lib.core.runinfo import MODEL_LIBRARIES, library_versions
-from jdfd_lib.core.settings import COMMAND_DEFAULTS, command_folder
 from jdfd_lib.datasets.registry import list_datasets
 from jdfd_lib.detectors.base import Detector
 from jdfd_lib.detectors.registry import (
     create_detector,
     detector_class,
-    detector_config,
-    list_detectors,
-    parse_setting,
 )
 from jdfd_lib.training.checkpoint import (
-    UNSAFE_FLAG,
-    UNSAFE_HELP,
     config_differences,
     read_checkpoint,
     remove_stale_temp_files,
@@ -78,6 +73,9 @@ def _tensorboard(run_dir: Path):
     except ImportError:  # tensorboard is optional; metrics.csv always has the same numbers
         return None
     return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+LOCK_FILE = ".train.lock"  # in the run folder, held while a train writes there (core.locks)
 
 
 def _existing_run(cfg: TrainConfig, last: Path, resume: bool,
@@ -144,32 +142,37 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     detector_class(cfg.detector)  # unknown detectors and datasets are refused before anything
     _check_datasets(cfg)  # is touched
     run_dir = Path(cfg.runs_dir) / cfg.run_name
-    last = run_dir / "last.pt"
-    _remove_stale_temp_files(run_dir, progress)
-    state = (_existing_run(cfg, last, resume, allow_pickle) if last.is_file() and not force
-             else None)
-    data = data_read(cfg)
-    if state is not None and state.get("data", data) != data:  # older checkpoints: none
-        print(f"{cfg.run_name}: its training crops changed since it was trained (prepared "
-              f"again: {', '.join(changed_data(state['data'], data))}); training again from "
-              f"scratch")  # finished work is keyed on what was read, as in prepare and detect
-        state = None
-    if state is not None and _finished(state, cfg):
-        if progress:
-            print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
-        return run_dir
-    rt = setup_runtime(cfg)
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(cfg.num_threads)
-        torch.use_deterministic_algorithms(rt.device.type == "cpu" or was_deterministic)
-        _fit(cfg, rt, run_dir, state, progress and rt.is_main, data)
-    finally:
-        torch.use_deterministic_algorithms(was_deterministic)
-        torch.set_num_threads(threads)
-        if rt.distributed and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()  # the group this run joined
+    # one process trains a run at a time (under torchrun: rank 0 holds it for all ranks)
+    alone = (holding(run_dir / LOCK_FILE, run_dir, "another train of this run is writing in it")
+             if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext())
+    with alone:
+        last = run_dir / "last.pt"
+        _remove_stale_temp_files(run_dir, progress)
+        state = (_existing_run(cfg, last, resume, allow_pickle)
+                 if last.is_file() and not force else None)
+        data = data_read(cfg)
+        if state is not None and state.get("data", data) != data:  # older checkpoints: none
+            # finished work is keyed on what was read, as in prepare and detect
+            print(f"{cfg.run_name}: its training crops changed since it was trained (prepared "
+                  f"again: {', '.join(changed_data(state['data'], data))}); training again "
+                  f"from scratch")
+            state = None
+        if state is not None and _finished(state, cfg):
+            if progress:
+                print(f"{cfg.run_name}: finished ({state['epoch']} epochs), skipped")
+            return run_dir
+        rt = setup_runtime(cfg)
+        was_deterministic = torch.are_deterministic_algorithms_enabled()
+        threads = torch.get_num_threads()
+        try:
+            torch.set_num_threads(cfg.num_threads)
+            torch.use_deterministic_algorithms(rt.device.type == "cpu" or was_deterministic)
+            _fit(cfg, rt, run_dir, state, progress and rt.is_main, data)
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic)
+            torch.set_num_threads(threads)
+            if rt.distributed and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()  # the group this run joined
     return run_dir
 
 
@@ -286,18 +289,6 @@ def _save_epoch(model: Detector, optimizer, scheduler, cfg: TrainConfig, run_dir
     save_checkpoint(state, run_dir / "last.pt")
 
 
-def _ratio(text: str) -> float:
-    """argparse ``type=`` for ``--unlabeled-ratio``: a fraction in [0, 1], the range
-    :meth:`TrainConfig.validate` accepts (a usage error names the flag, the config's does not)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {value}")
-    return value
-
-
 def _check_datasets(cfg: TrainConfig) -> None:
     """Refuse a config naming an unregistered dataset (its field, the registered keys)."""
     known = list_datasets()
@@ -307,74 +298,3 @@ def _check_datasets(cfg: TrainConfig) -> None:
         if bad:
             raise UserError(f"{option(name, '--' + name.replace('_', '-'))}: no dataset named "
                             f"{bad[0]!r}; registered: {', '.join(known)}")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m jdfd_lib train``."""
-    parser.add_argument("--profile", required=True, choices=PROFILES)
-    parser.add_argument("--train-dataset", choices=list_datasets(),
-                        help="default: the profile's (paper, demo: ffpp; faces: dfdc_faces)")
-    parser.add_argument("--faces-root", help="folder with one prepared folder per dataset "
-                        "(default: JDFD_FACES_ROOT, jdfd.env, data/<profile>_faces)")
-    detectors = list_detectors()
-    parser.add_argument("--detector", choices=detectors,
-                        help="the registered detector to train (default: jdfd)")
-    parser.add_argument("--variant", dest="detector", choices=detectors,
-                        help=argparse.SUPPRESS)  # the old name of --detector
-    parser.add_argument("--unlabeled-ratio", type=_ratio, help="Fig. 4: 0.05, 0.10, 0.15")
-    parser.add_argument("--seed", type=non_negative_int)
-    parser.add_argument("--epochs", type=positive_int, help="default: the profile's")
-    parser.add_argument("--runs-dir", dest="runs_dir",
-                        help="runs root (default: JDFD_RUNS_DIR, jdfd.env, runs)")
-    parser.add_argument("--out", dest="runs_dir", help=argparse.SUPPRESS)  # its old name
-    parser.add_argument("--resume", action="store_true", help="continue from last.pt")
-    parser.add_argument("--force", action="store_true", help="retrain a finished run")
-    parser.add_argument(UNSAFE_FLAG, dest="allow_pickle", action="store_true",
-                        help=f"on --resume or over an existing run, {UNSAFE_HELP}")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--set", dest="assignments", action="append", default=[],
-                        metavar="NAME=VALUE", help="any other TrainConfig field, or an option "
-                        "of the detector as <detector>_<option> (lae_depth=3; repeatable)")
-
-
-def train_folders(args: argparse.Namespace) -> dict[str, tuple[Path, str]]:
-    """``faces_root`` and ``runs_dir`` -> (folder, where it came from): the flag, else
-    ``JDFD_FACES_ROOT`` / ``JDFD_RUNS_DIR``, ``jdfd.env``, the profile's default, as the
-    notebooks resolve them (:func:`jdfd_lib.core.settings.command_folder`)."""
-    return {name: command_folder(name, args.profile, getattr(args, name))
-            for name in COMMAND_DEFAULTS}
-
-
-def config_from_args(args: argparse.Namespace,
-                     folders: dict[str, tuple[Path, str]] | None = None) -> TrainConfig:
-    """The run's config from parsed ``train`` arguments: ``--set`` names are typed from
-    ``TrainConfig`` or the chosen detector's options (:func:`parse_setting`); the folders
-    from :func:`train_folders` unless given.
-
-    Raises:
-        ValueError: an unknown name or a bad value in ``--set`` (one line).
-    """
-    named = [a.partition("=")[2].strip() for a in args.assignments
-             if a.partition("=")[0].strip() in ("detector", "variant")]
-    detector = args.detector or (named[-1] if named else TrainConfig.detector)
-    overrides = dict(parse_setting(a, detector) for a in args.assignments)
-    for name in ("train_dataset", "detector", "unlabeled_ratio", "seed", "epochs"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    for name, (folder, _) in (folders or train_folders(args)).items():
-        overrides[name] = str(folder)
-    return detector_config(args.profile, **overrides)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``train`` from parsed arguments; prints the run folder."""
-    folders = train_folders(args)
-    cfg = config_from_args(args, folders)
-    if int(os.environ.get("RANK", "0")) == 0:  # where the run reads and writes, and why
-        print("; ".join(f"{name} {path} ({source})" for name, (path, source) in folders.items()),
-              file=sys.stderr)
-    run_dir = train(cfg, resume=args.resume, progress=not args.no_progress, force=args.force,
-                    allow_pickle=args.allow_pickle)
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one line rather than one per rank
-        print(run_dir)
-    return 0

@@ -181,9 +181,14 @@ class RunWatch:
         self.status = state["status"]
         if not any(ran(p) for p in self.prompts):
             return False
+        if all(ran(p) for p in self.prompts):  # every code cell ran: over, whatever the status
+            return True
         if self.status == "idle" and not any("*" in p for p in self.prompts):
             return True
-        return now - self.since >= SETTLE and kernels_idle()
+        # the fallback, for a run a failing cell ended: the server's record decides. Never
+        # without a traceback on the page: in CI the server once reported the kernel idle
+        # while notebook 04's grid cell still ran, and the notebook was saved half run
+        return bool(state.get("errors")) and now - self.since >= SETTLE and kernels_idle()
 
     def last_seen(self, now: float) -> str:
         return (f"last seen: kernel {self.status!r} on the page, prompts {self.prompts}, "
@@ -193,13 +198,16 @@ class RunWatch:
 def run_all(driver: WebDriver, lab: Lab, name: str) -> None:
     """Run > Run All Cells, then wait until the run is over.
 
-    Over means: some cell ran, and either the page shows the kernel idle with no cell queued
-    or running ("[*]", which Run All marks at once in every code cell), or the server reports
-    the kernel idle and the prompts have not changed for ``SETTLE`` seconds. The second rule
-    exists because CI once saw the broken notebook's Run All never end (600 s) where this
-    machine ends it in seconds, every time, even under load: a cell the kernel aborted after
-    an earlier failure left marked "[*]", or the page's indicator missing the last "idle",
-    are the candidates; the server's own record of the kernel decides either way. A click
+    Over means: some cell ran, and either every code cell shows its execution count, or the
+    page shows the kernel idle with no cell queued or running ("[*]", which Run All marks at
+    once in every code cell), or a cell failed (a traceback on the page), the server reports
+    the kernel idle and the prompts have not changed for ``SETTLE`` seconds. The last rule
+    needs the failure: without it, CI once saw the server report the kernel idle while
+    notebook 04's long grid cell still ran, and saved the notebook half run. The rule exists
+    because CI once saw the broken notebook's Run All never end (600 s) where this machine
+    ends it in seconds, every time, even under load: a cell the kernel aborted after an
+    earlier failure left marked "[*]", or the page's indicator missing the last "idle", are
+    the candidates; the server's own record of the kernel decides either way. A click
     the page drops is given once more. The timeout message carries the last state seen.
     A cell that fails ends the run; the cells after it stay unrun.
     """
@@ -314,22 +322,32 @@ def test_notebook_in_jupyterlab(name: str, lab: Lab, browser: WebDriver,
 
 def test_a_run_is_over_when_the_kernel_is_idle_however_the_page_lags() -> None:
     """RunWatch's rules on made-up page states (no browser): a run is over once the page shows
-    it over, or once the server reports the kernel idle and a stuck "[*]" has not changed for
-    SETTLE seconds; never while the server reports the kernel busy, never before a cell ran."""
+    it over (every cell ran, or the kernel idle and no cell queued), or, after a traceback,
+    once the server reports the kernel idle and a stuck "[*]" has not changed for SETTLE
+    seconds; never while the server reports the kernel busy, never before a cell ran, never on
+    the server's word alone while no cell failed."""
     idle, busy = (lambda: True), (lambda: False)
     unrun = {"prompts": ["[ ]:", "[ ]:"], "status": "idle"}
     assert not RunWatch().over(unrun, 0.0, idle)
     done = {"prompts": ["[1]:", "[2]:"], "status": "idle"}
     assert RunWatch().over(done, 0.0, busy)
-    # the aborted cell left marked "[*]"; the page's indicator stuck on "busy"
-    stuck = {"prompts": ["[1]:", "[*]:"], "status": "busy"}
+    assert RunWatch().over({**done, "status": "busy"}, 0.0, busy)  # the indicator lags
+    # a long cell, no failure: the server reporting the kernel idle does not end it (CI saw
+    # notebook 04 saved half run that way)
+    running = {"prompts": ["[1]:", "[*]:", "[*]:"], "status": "idle", "errors": []}
+    watch = RunWatch()
+    assert not watch.over(running, 100.0, idle)
+    assert not watch.over(running, 100.0 + 10 * SETTLE, idle)
+    # the aborted cell left marked "[*]" after a traceback; the indicator stuck on "busy"
+    stuck = {"prompts": ["[1]:", "[*]:"], "status": "busy",
+             "errors": [[1, "[1]:", "ValueError: ..."]]}
     watch = RunWatch()
     assert not watch.over(stuck, 100.0, idle)
     assert not watch.over(stuck, 100.0 + SETTLE - 1, idle)
     assert not watch.over(stuck, 100.0 + SETTLE, busy)  # a long cell still running
     assert watch.over(stuck, 100.0 + SETTLE, idle)
     # a prompt that changes restarts the clock
-    moved = {"prompts": ["[1]:", "[2]:", "[*]:"], "status": "busy"}
+    moved = {"prompts": ["[1]:", "[2]:", "[*]:"], "status": "busy", "errors": stuck["errors"]}
     assert not watch.over(moved, 100.0 + SETTLE + 1, idle)
     assert "unchanged for 0 s" in watch.last_seen(100.0 + SETTLE + 1)
 

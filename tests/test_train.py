@@ -257,7 +257,7 @@ def test_a_second_train_of_one_run_is_refused(trained) -> None:
 
     cfg, run_dir = trained
     before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
-    with holding(run_dir / train_mod.LOCK_FILE, run_dir, "held by the test"):
+    with holding(train_mod.lock_path(cfg), run_dir, "held by the test"):
         with pytest.raises(UserError, match=rf"{run_dir}: another train of this run is "
                                             r"writing in it; wait for it to finish"):
             train(cfg, progress=False, force=True)

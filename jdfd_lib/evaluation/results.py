@@ -30,6 +30,7 @@ from jdfd_lib.core.atomic import write_csv, write_json
 from jdfd_lib.core.config import NAME_PATTERN, NAME_RULE
 from jdfd_lib.core.paths import read_csv, read_json
 from jdfd_lib.core.typed_values import matches
+from jdfd_lib.datasets.splits import SPLITS
 
 RESULT_COLUMNS = [
     "run_name", "profile", "detector", "train_dataset", "unlabeled_ratio", "seed", "test_dataset",
@@ -49,7 +50,7 @@ _FIELD_RULES = {
                  "a run name (letters, digits, _ and -)"),
     **{k: (lambda v: isinstance(v, str) and bool(NAME_PATTERN.fullmatch(v)), f"a key ({NAME_RULE})")
        for k in ("profile", "detector", "train_dataset", "test_dataset")},
-    "split": (lambda v: v in ("train", "val", "test"), "train, val or test"),
+    "split": (lambda v: v in SPLITS, " or ".join(SPLITS)),
     "unlabeled_ratio": (lambda v: matches(float, v) and 0 <= v <= 1, "a number in [0, 1]"),
     "seed": (lambda v: matches(int, v), "an integer"),
 }

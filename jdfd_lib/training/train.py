@@ -75,7 +75,13 @@ def _tensorboard(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
-LOCK_FILE = ".train.lock"  # in the run folder, held while a train writes there (core.locks)
+LOCKS_DIR = ".locks"  # in runs_dir: <run name>.lock, held while a train writes that run
+
+
+def lock_path(cfg: TrainConfig) -> Path:
+    """The lock file of a run (:mod:`jdfd_lib.core.locks`): beside the run folders, so that
+    a start refused later (a missing index, say) leaves no empty run folder behind."""
+    return Path(cfg.runs_dir) / LOCKS_DIR / f"{cfg.run_name}.lock"
 
 
 def _existing_run(cfg: TrainConfig, last: Path, resume: bool,
@@ -143,7 +149,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     _check_datasets(cfg)  # is touched
     run_dir = Path(cfg.runs_dir) / cfg.run_name
     # one process trains a run at a time (under torchrun: rank 0 holds it for all ranks)
-    alone = (holding(run_dir / LOCK_FILE, run_dir, "another train of this run is writing in it")
+    alone = (holding(lock_path(cfg), run_dir, "another train of this run is writing in it")
              if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext())
     with alone:
         last = run_dir / "last.pt"
